@@ -1,0 +1,132 @@
+"""The `cybernorms` command line: thin layers over the library functions.
+
+Each subcommand parses its arguments, calls one library function and prints. Bad
+input ends with one message naming file, field and expectation, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sim.errors import InputError, problem
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    def register(function):
+        COMMANDS[name] = function
+        return function
+    return register
+
+
+def _overrides(assignments: Sequence[str]) -> dict:
+    from sim.scenario import parse_assignment
+
+    return dict(parse_assignment(a) for a in assignments or ())
+
+
+@command("run")
+def run_command(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim.runs import resolve, run_replicates, run_spec, write_runs
+    from sim.summary import format_summary, summarise
+
+    if args.reps < 1:
+        raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
+    spec = resolve(args.scenario, _overrides(args.set), args.steps)
+    if args.reps == 1:
+        seed = spec.metadata.seed if args.seed is None else args.seed
+        records = [run_spec(spec, seed)]
+    else:
+        records = run_replicates(spec, args.reps, seed=args.seed)
+    metrics = pd.concat([r.metrics for r in records], ignore_index=True)
+    summary = summarise(metrics, spec)
+    if args.out:
+        write_runs(records, args.out)
+        summary["out"] = str(args.out)
+    if args.format == "json":
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(format_summary(summary, spec))
+        if args.out:
+            print(f"\ntables written to {args.out}/")
+    return 0
+
+
+@command("validate")
+def validate_command(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    for path in args.files:
+        load_scenario(path)
+        print(f"ok  {path}")
+    return 0
+
+
+@command("schema")
+def schema_command(args: argparse.Namespace) -> int:
+    from sim.scenario import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+@command("bench")
+def bench_command(args: argparse.Namespace) -> int:
+    from sim.bench import format_report, run_benchmark
+
+    report = run_benchmark(sizes=args.sizes, repeats=args.repeats, reference_cap=args.reference_cap)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cybernorms",
+        description="Agent-based model of cyber-norm diplomacy (Paris Call 2018 and variants).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a scenario and print a summary; --out writes tables")
+    p.add_argument("scenario", help="scenario YAML file (or a shipped scenario name)")
+    p.add_argument("--seed", type=int, help="integer seed (default: the scenario's)")
+    p.add_argument("--reps", type=int, default=1, help="replicates (seeds derived from --seed)")
+    p.add_argument("--steps", type=int, help="number of steps (default: the scenario's)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="override a scenario field, e.g. proposals.paris_call.bindingness=0.6")
+    p.add_argument("--out", type=Path, help="directory for Parquet tables and manifest")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+
+    p = sub.add_parser("validate", help="check scenario files; non-zero exit on the first bad one")
+    p.add_argument("files", nargs="+")
+
+    sub.add_parser("schema", help="print the JSON Schema of scenario files")
+
+    p = sub.add_parser("bench", help="time the baseline and the kernel against the agent loop")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    p.add_argument("--repeats", type=int, default=5, help="baseline runs (median reported)")
+    p.add_argument("--reference-cap", type=int, default=2_000,
+                   help="agents timed per reference-loop measurement (rate extrapolated)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""NormDiplomacyModel: the schedule of cyber-norm diplomacy, one step at a time.
+
+A step (a week in the baseline) is: scheduled events change actors; proposals due
+are launched (the sponsor signs); outreach campaigns press their targets; actors
+decide (sign, withdraw, or come to oppose); scheduled UN votes are held; the step is
+recorded. Decisions are synchronous: all read the world as it stood before anyone
+decided this step, so the vectorised kernel and the per-agent rule agree exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import mesa
+import numpy as np
+from mesa.experimental.scenarios import Scenario
+
+from sim.agents import AGENT_CLASSES, ActorAgent
+from sim.decision import utility
+from sim.history import History
+from sim.rules import select
+from sim.scenario import ScenarioSpec, find_scenario, load_scenario, with_overrides
+from sim.world import build_world, seed_streams
+
+#: the scenario a model runs when none is given
+DEFAULT_SCENARIO = "paris_call_2018"
+VOTE_CODES = {1: "yes", 0: "abstain", -1: "no"}
+
+
+def seed_from(rng: Any) -> int:
+    """A reproducible integer seed from anything Mesa accepts as `rng`."""
+    if isinstance(rng, bool):
+        raise TypeError("rng must be an integer seed, a numpy Generator or None, not a bool")
+    if isinstance(rng, int | np.integer):
+        if rng < 0:
+            raise ValueError(f"rng must be a non-negative integer seed, got {rng}")
+        return int(rng)
+    return int(np.random.default_rng(rng).integers(2**63 - 1))
+
+
+class NormScenario(Scenario):
+    """Mesa Scenario carrying a validated cybernorms scenario.
+
+    Mesa's SolaraViz rebuilds models from flat keyword arguments: `source` (a file or
+    a shipped scenario name) and dotted overrides (``proposals.paris_call.bindingness``)
+    are exactly that. `spec` is the validated ScenarioSpec; `rng` is always an int.
+
+    Attributes:
+        source: scenario file path or shipped name.
+        overrides: dotted path -> value, applied on top of the file.
+        spec: the validated, resolved ScenarioSpec.
+    """
+
+    source: str = DEFAULT_SCENARIO
+
+    def __init__(self, *, rng=None, spec: ScenarioSpec | None = None,
+                 overrides: dict | None = None, **kwargs):
+        dotted = {k: v for k, v in kwargs.items() if "." in k}
+        flat = {k: v for k, v in kwargs.items() if "." not in k}
+        overrides = {**(overrides or {}), **dotted}
+        if spec is None:
+            spec = load_scenario(find_scenario(flat.get("source", self.source)), overrides)
+        elif overrides:
+            spec = with_overrides(spec, overrides)
+        seed = spec.metadata.seed if rng is None else seed_from(rng)
+        super().__init__(rng=seed, **flat)
+        self.__dict__["overrides"] = overrides
+        self.__dict__["spec"] = spec
+
+
+class NormDiplomacyModel(mesa.Model):
+    """Who signs cyber-norm proposals, and when.
+
+    Args:
+        scenario: a scenario file, a shipped scenario name, a ScenarioSpec, or a
+            NormScenario; default: the Paris Call 2018 baseline.
+        rng: integer seed (default: the scenario's `metadata.seed`); a Generator or
+            SeedSequence is turned into an integer seed first.
+        decision: "kernel" (vectorised) or "reference" (each agent computes its own
+            utility in a Mesa ``shuffle_do`` loop; same results, slower).
+        **overrides: dotted paths into the scenario, e.g.
+            ``**{"proposals.paris_call.bindingness": 0.5}``.
+
+    Attributes:
+        spec: the validated scenario; world: the actor arrays; actors: agents by row.
+        history: per-step tallies; datacollector: Mesa model-level series.
+        seed: the integer seed of this run.
+
+    Example:
+        >>> model = NormDiplomacyModel("scenarios/paris_call_2018.yaml", rng=1)
+        >>> model.run_model()
+        >>> model.history.table().tail(1)
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | ScenarioSpec | NormScenario | None = None,
+        *,
+        rng: Any = None,
+        decision: Literal["kernel", "reference"] = "kernel",
+        **overrides: Any,
+    ):
+        super().__init__(scenario=self._norm_scenario(scenario, rng, overrides))
+        if decision not in ("kernel", "reference"):
+            raise ValueError(f"decision must be 'kernel' or 'reference', got {decision!r}")
+        self.decision = decision
+        self.spec: ScenarioSpec = self.scenario.spec
+        self.seed: int = self.scenario.rng
+        self.last_step = self.spec.metadata.steps
+        self.world = build_world(self.spec, self.seed)
+        self.behaviour_rng = np.random.Generator(np.random.PCG64(seed_streams(self.seed)[1]))
+        self.actors: list[ActorAgent] = [
+            AGENT_CLASSES[kind](self, row) for row, kind in enumerate(self.world.kind)
+        ]
+        self.pending_utility = np.zeros(self.world.signed.shape)
+        self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events]
+        checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
+        self.history = History(self.world, checkpoints)
+        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+
+    @staticmethod
+    def _norm_scenario(scenario, rng, overrides) -> NormScenario:
+        if isinstance(scenario, NormScenario):
+            if rng is not None and scenario.rng is not None and seed_from(rng) != scenario.rng:
+                raise ValueError("rng and scenario.rng must be the same")
+            if not overrides and (rng is None or scenario.rng == seed_from(rng)):
+                return scenario
+            return NormScenario(rng=scenario.rng if rng is None else rng, spec=scenario.spec,
+                                overrides=overrides)
+        if isinstance(scenario, ScenarioSpec):
+            return NormScenario(rng=rng, spec=scenario, overrides=overrides)
+        source = DEFAULT_SCENARIO if scenario is None else str(scenario)
+        return NormScenario(rng=rng, source=source, overrides=overrides)
+
+    def _reporters(self) -> dict:
+        reporters = {"date": lambda m: m.date}
+        for p, pid in enumerate(self.world.proposal_ids):
+            for k, kind in enumerate(("state", "firm", "civil")):
+                reporters[f"{pid}.signers_{kind}"] = (
+                    lambda m, p=p, k=k: m.history.latest("signers", p, k))
+            reporters[f"{pid}.share_states"] = lambda m, p=p: m.history.latest("share_states", p)
+            reporters[f"{pid}.share_gdp"] = lambda m, p=p: m.history.latest("share_gdp", p)
+        return reporters
+
+    @property
+    def date(self):
+        """Calendar date of the current step (its first day)."""
+        return self.world.date_of_step(max(self.steps, 1))
+
+    def step(self) -> None:
+        """One step of diplomacy."""
+        self.apply_events()
+        self.launch_proposals()
+        self.run_outreach()
+        self.decide()
+        self.hold_votes()
+        self.history.record(self.steps)
+        self.datacollector.collect(self)
+        if self.steps >= self.last_step:
+            self.running = False
+
+    # --- the phases of a step ----------------------------------------------------------
+
+    def apply_events(self) -> None:
+        """Scheduled changes to interests, salience or thresholds of selected actors."""
+        world = self.world
+        for when, event in self._events:
+            if when != self.steps:
+                continue
+            rows = np.flatnonzero(select(world, event.select))
+            for section, array, low in (("interests", world.interests, -1.0),
+                                        ("salience", world.salience, 0.0)):
+                for dim, change in getattr(event, section).items():
+                    column = world.dimensions.index(dim)
+                    array[rows, column] = np.clip(_changed(array[rows, column], change), low, 1.0)
+            if event.threshold is not None:
+                world.threshold[rows] = _changed(world.threshold[rows], event.threshold)
+
+    def launch_proposals(self) -> None:
+        """Proposals due this step open for signature; their sponsors sign first."""
+        world = self.world
+        due = (world.launch_step <= self.steps) & ~world.launched
+        for p in np.flatnonzero(due):
+            world.launched[p] = True
+            sponsor = world.sponsor[p]
+            if sponsor >= 0:
+                world.signed[sponsor, p] = True
+                world.signed_step[sponsor, p] = self.steps
+
+    def run_outreach(self) -> None:
+        """Current pressure of each campaign: budget x target weight x decay since start."""
+        world = self.world
+        world.outreach[:] = 0.0
+        for campaign in world.campaigns:
+            running = campaign.start <= self.steps and (
+                campaign.end is None or self.steps <= campaign.end)
+            if running and world.launched[campaign.proposal]:
+                strength = campaign.budget * math.exp(-campaign.decay * (self.steps - campaign.start))
+                world.outreach[:, campaign.proposal] += strength * campaign.target
+
+    def utilities(self) -> np.ndarray:
+        """(N, P) utilities now: by the kernel, or by every agent in turn."""
+        if self.decision == "kernel":
+            return utility(self.world)
+        self.agents.shuffle_do("consider")
+        return self.pending_utility.copy()
+
+    def decide(self) -> None:
+        """Activated actors sign when U + noise > theta and withdraw below theta - h.
+
+        In a proposal's launch step every eligible actor considers it, in
+        `launch_rounds` synchronous rounds (the pre-negotiated signatures).
+        """
+        world = self.world
+        launching = world.launch_step == self.steps
+        rounds = self.spec.behaviour.launch_rounds if launching.any() else 1
+        for round_ in range(rounds):
+            activated = self.behaviour_rng.random(world.n_actors) < world.activation
+            noise = self.behaviour_rng.logistic(size=world.signed.shape)
+            wanted = launching if round_ else launching | activated[:, None]
+            considering = np.asarray(wanted) & world.eligible & world.launched
+            self._apply_decisions(self.utilities(), noise, considering)
+
+    def _apply_decisions(self, u: np.ndarray, noise: np.ndarray, considering: np.ndarray):
+        world = self.world
+        theta = world.threshold[:, None]
+        value = u + self.spec.behaviour.temperature * noise
+        joins = considering & ~world.signed & (value > theta)
+        leaves = considering & world.signed & (value < theta - world.hysteresis[:, None])
+        for p, sponsor in enumerate(world.sponsor):
+            if sponsor >= 0:
+                leaves[sponsor, p] = False
+        world.signed[joins] = True
+        world.signed_step[joins & (world.signed_step < 0)] = self.steps
+        world.withdrawn_step[joins] = -1
+        world.signed[leaves] = False
+        world.withdrawn_step[leaves] = self.steps
+        world.opposed[considering] = (~world.signed & (u < -theta))[considering]
+
+    def hold_votes(self) -> None:
+        """UN votes due this step: every state votes yes, abstain or no."""
+        world = self.world
+        due = [vote for vote in world.votes_due if vote.step == self.steps]
+        if not due:
+            return
+        states = world.slices["state"]
+        u = self.utilities()[states]
+        noise = self.behaviour_rng.logistic(size=u.shape)
+        value = u + self.spec.behaviour.temperature * noise
+        for vote in due:
+            column = value[:, vote.proposal]
+            codes = np.where(column > vote.yes_above, 1, np.where(column < vote.no_below, -1, 0))
+            world.votes[:, vote.proposal] = codes
+
+    def __repr__(self) -> str:
+        return (f"NormDiplomacyModel({self.spec.metadata.name!r}, seed={self.seed}, "
+                f"step={self.steps}/{self.last_step})")
+
+
+def _changed(values: np.ndarray, change) -> np.ndarray:
+    if change.set is not None:
+        return np.full_like(values, change.set)
+    if change.add is not None:
+        return values + change.add
+    return values * change.scale

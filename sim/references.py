@@ -1,0 +1,207 @@
+"""Cross-reference checks of a scenario against itself and its data tables.
+
+Types are checked by pydantic in sim.scenario; this module checks that every name a
+scenario uses exists: dimensions, blocs, proposals, initiatives, country codes,
+actor ids, attributes, memberships and categories. All problems are reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sim.errors import InputError, Problem, problem
+from sim.roster import CATEGORY_COLUMN, Table, load_named, load_states, slug
+from sim.scenario import KINDS, ScenarioSpec, Selector, did_you_mean
+
+#: attributes every actor has, usable in `where`
+ACTOR_ATTRIBUTES = ("weight", "cyber_power")
+
+
+@dataclass
+class Names:
+    """Every name a scenario may refer to."""
+
+    dimensions: set[str]
+    state_attributes: set[str]
+    iso3: set[str]
+    memberships: set[str]
+    blocs: set[str]
+    proposals: set[str]
+    initiatives: set[str]
+    actor_ids: set[str]
+    attributes: set[str]
+    categories: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Checker:
+    names: Names
+    source_of: Callable[[str], str]
+    problems: list[Problem] = field(default_factory=list)
+
+    def expect(self, path: str, value, allowed: Iterable[str], what: str) -> None:
+        allowed = set(allowed)
+        if value not in allowed:
+            hint = did_you_mean(value, allowed)
+            self.problems.append(problem(self.source_of(path), path, f"{what}{hint}", value))
+
+    def each(self, path: str, values, allowed, what: str) -> None:
+        for index, value in enumerate(values or ()):
+            self.expect(f"{path}.{index}", value, allowed, what)
+
+    def dimensions(self, path: str, keys) -> None:
+        for key in keys:
+            self.expect(f"{path}.{key}", key, self.names.dimensions, "a dimension from `dimensions`")
+
+    def form(self, path: str, form: dict, power: bool = True) -> None:
+        """An attribute-linear form: base, state attributes, member_of.<org>.
+
+        Interests and salience may also use `cyber_power` (computed before them).
+        """
+        for key in form:
+            if key == "base" or (power and key == "cyber_power"):
+                continue
+            if key.startswith("member_of."):
+                self.expect(f"{path}.{key}", key.removeprefix("member_of."),
+                            self.names.memberships, "a membership (roster column)")
+            else:
+                self.expect(f"{path}.{key}", key, self.names.state_attributes,
+                            "`base`, a state attribute or member_of.<org>")
+
+    def selector(self, path: str, sel: Selector | None) -> None:
+        if sel is None:
+            return
+        n = self.names
+        member_names = n.memberships | n.initiatives
+        self.each(f"{path}.id", sel.id, n.actor_ids, "an actor id (iso3 or a named actor's id)")
+        self.each(f"{path}.iso3", sel.iso3, n.iso3, "an ISO3 code in the state roster")
+        self.each(f"{path}.home_iso3", sel.home_iso3, n.iso3, "an ISO3 code in the state roster")
+        self.each(f"{path}.member_of", sel.member_of, member_names,
+                  "a membership or initiative")
+        self.each(f"{path}.home_member_of", sel.home_member_of, n.memberships,
+                  "a membership of states")
+        self.each(f"{path}.bloc", sel.bloc, n.blocs, "a bloc from `blocs`")
+        self.each(f"{path}.home_bloc", sel.home_bloc, n.blocs, "a bloc from `blocs`")
+        self.each(f"{path}.sector", sel.sector, n.categories.get("firm", ()), "a firm sector")
+        self.each(f"{path}.type", sel.type, n.categories.get("civil", ()), "a civil-society type")
+        for key in sel.where or {}:
+            self.expect(f"{path}.where.{key}", key, n.attributes, "an actor attribute")
+        for key in sel.home_where or {}:
+            self.expect(f"{path}.home_where.{key}", key, n.state_attributes, "a state attribute")
+        for index, inner in enumerate(sel.any or ()):
+            self.selector(f"{path}.any.{index}", inner)
+        self.selector(f"{path}.not", sel.not_)
+
+
+def _tables(spec: ScenarioSpec, source_of) -> tuple[Table, dict[str, Table]]:
+    states = load_states(spec.world.states.roster, spec.base_dir)
+    named = {}
+    for kind in ("firm", "civil"):
+        population = getattr(spec.world, "firms" if kind == "firm" else "civil")
+        if population.named:
+            named[kind] = load_named(kind, population.named, spec.base_dir)
+    return states, named
+
+
+def gather_names(spec: ScenarioSpec, states: Table, named: dict[str, Table]) -> Names:
+    categories = {
+        "firm": set(spec.world.firms.categories),
+        "civil": set(spec.world.civil.categories),
+    }
+    actor_ids = set(states.frame["iso3"])
+    attributes = set(states.attributes) | set(ACTOR_ATTRIBUTES)
+    memberships = set(states.memberships)
+    for table in named.values():
+        actor_ids |= {slug(name) for name in table.frame["name"]}
+        attributes |= set(table.attributes)
+        memberships |= set(table.memberships)
+    return Names(
+        dimensions=set(spec.dimensions),
+        state_attributes=set(states.attributes),
+        iso3=set(states.frame["iso3"]),
+        memberships=memberships,
+        blocs=set(spec.blocs),
+        proposals=set(spec.proposals),
+        initiatives=set(spec.initiatives),
+        actor_ids=actor_ids,
+        attributes=attributes,
+        categories=categories,
+    )
+
+
+def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> None:
+    """Raise one InputError listing every unknown name the scenario uses."""
+    states, named = _tables(spec, source_of)
+    names = gather_names(spec, states, named)
+    check = Checker(names, source_of)
+    world = spec.world
+
+    check.each("report.swing_states", spec.report.swing_states, names.iso3, "an ISO3 code")
+    check.expect("world.states.weight", world.states.weight, names.state_attributes,
+                 "a state attribute")
+    check.form("world.states.cyber_power", world.states.cyber_power, power=False)
+    for section in ("interests", "salience"):
+        forms = getattr(world.states, section)
+        check.dimensions(f"world.states.{section}", forms)
+        for dim, form in forms.items():
+            check.form(f"world.states.{section}.{dim}", form)
+
+    for kind, key in (("firm", "firms"), ("civil", "civil")):
+        population = getattr(world, key)
+        for attr in population.home_weight:
+            check.expect(f"world.{key}.home_weight.{attr}", attr, names.state_attributes,
+                         "a state attribute")
+        for name, category in population.categories.items():
+            check.dimensions(f"world.{key}.categories.{name}.interests", category.interests)
+            check.dimensions(f"world.{key}.categories.{name}.salience", category.salience)
+        if population.generated and not population.categories:
+            check.problems.append(problem(source_of(f"world.{key}.categories"),
+                                          f"world.{key}.categories",
+                                          "at least one category to generate actors from"))
+        if kind in named:
+            column = CATEGORY_COLUMN[kind]
+            for value in sorted(set(named[kind].frame[column])):
+                check.expect(f"world.{key}.categories", value, population.categories,
+                             f"a category for every {column} in {named[kind].source}")
+            for home in sorted(set(named[kind].frame["home_iso3"]) - names.iso3):
+                check.problems.append(problem(named[kind].source, "home_iso3",
+                                              "an ISO3 code in the state roster", home))
+    check.each("world.network.shared_membership.orgs", world.network.shared_membership.orgs,
+               names.memberships, "a membership")
+
+    for bloc_id, bloc in spec.blocs.items():
+        check.selector(f"blocs.{bloc_id}.members", bloc.members)
+        check.each(f"blocs.{bloc_id}.leaders", bloc.leaders, names.iso3, "an ISO3 code")
+
+    for init_id, initiative in spec.initiatives.items():
+        check.selector(f"initiatives.{init_id}.members", initiative.members)
+        for index, uptake in enumerate(initiative.uptake):
+            check.selector(f"initiatives.{init_id}.uptake.{index}.select", uptake.select)
+
+    for pid, proposal in spec.proposals.items():
+        path = f"proposals.{pid}"
+        check.dimensions(f"{path}.content", proposal.content)
+        if not proposal.content:
+            check.problems.append(problem(source_of(f"{path}.content"), f"{path}.content",
+                                          "at least one dimension the text covers", {}))
+        check.each(f"{path}.open_to", proposal.open_to, KINDS, "an actor kind")
+        check.each(f"{path}.federates", proposal.federates, names.initiatives,
+                   "an initiative from `initiatives`")
+        if proposal.sponsor is not None:
+            check.expect(f"{path}.sponsor", proposal.sponsor, names.actor_ids,
+                         "an actor id (iso3 or a named actor's id)")
+        for other in proposal.rivals or {}:
+            check.expect(f"{path}.rivals.{other}", other, names.proposals - {pid},
+                         "another proposal id")
+        for index, campaign in enumerate(proposal.outreach):
+            for t, target in enumerate(campaign.targets):
+                check.selector(f"{path}.outreach.{index}.targets.{t}.select", target.select)
+
+    for index, event in enumerate(spec.events):
+        check.selector(f"events.{index}.select", event.select)
+        check.dimensions(f"events.{index}.interests", event.interests)
+        check.dimensions(f"events.{index}.salience", event.salience)
+
+    if check.problems:
+        raise InputError(check.problems)

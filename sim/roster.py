@@ -1,0 +1,238 @@
+"""Packaged facts: the state roster and the tables of named firms and civil society.
+
+Tables are CSV files in sim/data (referred to by name, e.g. ``states_2018``) or paths
+given in a scenario. Loading checks every cell, so a model never runs on a silently
+broken table; the `provisional` column lists values that were estimated.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError, problem
+
+#: 0/1 columns of the state roster that are memberships (usable in `member_of`).
+MEMBERSHIPS = (
+    "eu", "nato", "oecd", "g7", "g20", "brics", "sco", "csto", "cis", "five_eyes",
+    "african_union", "asean", "arab_league", "oas", "nam", "francophonie",
+    "commonwealth", "budapest_convention", "us_mnna",
+)  # fmt: skip
+
+STATE_TEXT = ("iso3", "iso2", "name", "un_region", "un_subregion")
+STATE_NUMBERS = (
+    "gdp_usd_2018", "population_2018", "internet_pct_2018", "freedom_house_2018", "gci_2018",
+)  # fmt: skip
+
+#: Columns no input may carry: they are what the model is validated against.
+FORBIDDEN_HINTS = ("paris", "signed", "supporter", "vote", "a_res", "oewg", "gge")
+
+
+def derived_state_attributes(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Attributes on a common [0, 1] scale, so interest forms have readable coefficients.
+
+    democracy: Freedom House score / 100; internet: internet users / 100;
+    economic_size: log10 GDP rescaled to [0, 1] over the roster; cyber_capability:
+    the ITU GCI score; gdp_share and population_share: shares of the roster total.
+    """
+    log_gdp = np.log10(table["gdp_usd_2018"].to_numpy(float))
+    gdp = table["gdp_usd_2018"].to_numpy(float)
+    pop = table["population_2018"].to_numpy(float)
+    return {
+        "democracy": table["freedom_house_2018"].to_numpy(float) / 100.0,
+        "internet": table["internet_pct_2018"].to_numpy(float) / 100.0,
+        "economic_size": (log_gdp - log_gdp.min()) / (log_gdp.max() - log_gdp.min()),
+        "cyber_capability": table["gci_2018"].to_numpy(float),
+        "gdp_share": gdp / gdp.sum(),
+        "population_share": pop / pop.sum(),
+    }
+
+
+@dataclass(frozen=True)
+class Table:
+    """A validated actor table.
+
+    Attributes:
+        source: where it was read from (for error messages and manifests).
+        frame: the rows, in file order.
+        numbers: numeric columns usable as actor attributes.
+        memberships: 0/1 columns usable with `member_of`.
+    """
+
+    source: str
+    frame: pd.DataFrame
+    numbers: tuple[str, ...]
+    memberships: tuple[str, ...] = ()
+    derived: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return self.numbers + tuple(self.derived)
+
+    def attribute(self, name: str) -> np.ndarray:
+        if name in self.derived:
+            return self.derived[name]
+        return self.frame[name].to_numpy(float)
+
+
+def locate(name_or_path: str, base_dir: Path | None = None) -> Path:
+    """Resolve a packaged table name (``states_2018``) or a path relative to `base_dir`."""
+    packaged = resources.files("sim") / "data" / f"{name_or_path}.csv"
+    if "/" not in name_or_path and not name_or_path.endswith(".csv") and packaged.is_file():
+        return Path(str(packaged))
+    path = Path(name_or_path)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return path
+
+
+def _read(path: Path, what: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(problem(path, "", f"an existing {what} CSV file (or a packaged name)"))
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(problem(path, "", f"a readable UTF-8 CSV file ({exc})")) from exc
+
+
+def _require(frame, path, columns) -> list:
+    return [
+        problem(path, column, "this column to be present")
+        for column in columns
+        if column not in frame.columns
+    ]
+
+
+def _check_cells(frame: pd.DataFrame, path: Path, key: str, numbers, flags) -> list:
+    """Every cell filled and numeric where it must be; flags are 0/1."""
+    issues = []
+    for column in frame.columns:
+        if column == "provisional":
+            continue
+        blank = frame[column].str.strip() == ""
+        for row in frame.index[blank][:3]:
+            issues.append(problem(path, f"row {frame.at[row, key]}: {column}", "a value", ""))
+    for column in numbers:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        for row in frame.index[values.isna() & (frame[column].str.strip() != "")][:3]:
+            issues.append(
+                problem(path, f"row {frame.at[row, key]}: {column}", "a number", frame.at[row, column])
+            )
+    for column in flags:
+        bad = ~frame[column].isin(["0", "1"])
+        for row in frame.index[bad][:3]:
+            issues.append(
+                problem(path, f"row {frame.at[row, key]}: {column}", "0 or 1", frame.at[row, column])
+            )
+    if "provisional" in frame.columns:
+        for row in frame.index:
+            for flagged in filter(None, frame.at[row, "provisional"].split(";")):
+                if flagged.strip() not in frame.columns:
+                    issues.append(
+                        problem(
+                            path,
+                            f"row {frame.at[row, key]}: provisional",
+                            "a ;-separated list of column names",
+                            flagged,
+                        )
+                    )
+    return issues
+
+
+def _check_forbidden(frame, path) -> list:
+    return [
+        problem(path, column, "no column that encodes signatures or UN votes (validation data)")
+        for column in frame.columns
+        if any(hint in column.lower() for hint in FORBIDDEN_HINTS)
+    ]
+
+
+def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+@cache
+def _load_states(path: Path) -> Table:
+    frame = _read(path, "state roster")
+    issues = _require(frame, path, STATE_TEXT + STATE_NUMBERS + MEMBERSHIPS) + _check_forbidden(
+        frame, path
+    )
+    if issues:
+        raise InputError(issues)
+    issues = _check_cells(frame, path, "iso3", STATE_NUMBERS, MEMBERSHIPS)
+    for column in ("iso3", "iso2"):
+        for code in frame[column][frame[column].duplicated()]:
+            issues.append(problem(path, column, "unique codes", code))
+    if issues:
+        raise InputError(issues)
+    frame = _numeric(frame, STATE_NUMBERS + MEMBERSHIPS)
+    for column in ("gdp_usd_2018", "population_2018"):
+        for iso3 in frame.loc[frame[column] <= 0, "iso3"]:
+            issues.append(problem(path, f"row {iso3}: {column}", "a positive number"))
+    if issues:
+        raise InputError(issues)
+    return Table(
+        source=str(path),
+        frame=frame.reset_index(drop=True),
+        numbers=STATE_NUMBERS + MEMBERSHIPS,
+        memberships=MEMBERSHIPS,
+        derived=derived_state_attributes(frame),
+    )
+
+
+def load_states(name_or_path: str = "states_2018", base_dir: Path | None = None) -> Table:
+    """The validated state roster (cached per file)."""
+    return _load_states(locate(name_or_path, base_dir).resolve())
+
+
+#: Required columns of named-actor tables, by kind; the category column names the
+#: sector (firms) or type (civil society).
+NAMED_COLUMNS = {
+    "firm": ("name", "home_iso3", "sector", "revenue_usd_bn_2018"),
+    "civil": ("name", "home_iso3", "type", "reach"),
+}
+CATEGORY_COLUMN = {"firm": "sector", "civil": "type"}
+SIZE_COLUMN = {"firm": "revenue_usd_bn_2018", "civil": "reach"}
+
+
+@cache
+def _load_named(path: Path, kind: str) -> Table:
+    frame = _read(path, f"named {kind} table")
+    required = NAMED_COLUMNS[kind]
+    issues = _require(frame, path, required) + _check_forbidden(frame, path)
+    if issues:
+        raise InputError(issues)
+    text = set(required[:3]) | {"provisional"}
+    numbers = tuple(c for c in frame.columns if c not in text)
+    flags = tuple(c for c in numbers if frame[c].isin(["0", "1"]).all())
+    issues = _check_cells(frame, path, "name", numbers, flags)
+    for name in frame["name"][frame["name"].duplicated()]:
+        issues.append(problem(path, "name", "unique names", name))
+    if issues:
+        raise InputError(issues)
+    return Table(source=str(path), frame=_numeric(frame, numbers).reset_index(drop=True),
+                 numbers=numbers, memberships=flags)
+
+
+def load_named(kind: str, name_or_path: str, base_dir: Path | None = None) -> Table:
+    """A validated table of named firms or civil-society organisations (cached)."""
+    return _load_named(locate(name_or_path, base_dir).resolve(), kind)
+
+
+def slug(name: str) -> str:
+    """Actor id of a named firm or organisation: lower case, words joined by "_"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")

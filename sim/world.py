@@ -1,0 +1,477 @@
+"""Scenario -> World: every actor's state as numpy arrays (a struct of arrays).
+
+Actors are stored in one order, states first, then firms (named, then generated),
+then civil society (named, then generated), so each kind is a contiguous slice.
+Static facts (who exists, interests, ties, proposals) are drawn here from the world
+seed; the dynamic state (signatures, opposition, outreach pressure) lives here too
+and is changed only by the model. Mesa agents are views onto rows of these arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy import sparse
+
+from sim.network import build_network
+from sim.roster import CATEGORY_COLUMN, SIZE_COLUMN, Table, load_named, load_states, slug
+from sim.rules import linear_form, select
+from sim.scenario import KINDS, TERMS, Population, ScenarioSpec
+
+#: how utility terms enter U: costs and rival commitments count against signing
+TERM_SIGNS = np.array([-1.0 if t in ("cost", "rival") else 1.0 for t in TERMS])
+
+
+@dataclass(eq=False)
+class Campaign:
+    """One outreach campaign, resolved to steps and a per-actor target weight."""
+
+    proposal: int
+    start: int
+    end: int | None
+    budget: float
+    decay: float
+    target: np.ndarray
+
+
+@dataclass(eq=False)
+class Vote:
+    proposal: int
+    step: int
+    yes_above: float
+    no_below: float
+
+
+@dataclass(eq=False)
+class World:
+    """All actors of one scenario and seed.
+
+    Attributes:
+        kind: (N,) 0 state, 1 firm, 2 civil (see KINDS); each kind is a contiguous slice.
+        ids, names: (N,) actor ids (iso3 for states) and display names.
+        home: (N,) index of the home state (a state's home is itself).
+        category: (N,) sector of firms / type of civil society ("" for states).
+        subregion: (N,) UN subregion of the home state.
+        bloc: (N,) index into `bloc_ids` (-1: no bloc); non-states take their home's bloc.
+        attributes: name -> (N,) floats (NaN where an attribute does not apply).
+        membership: (N, M) booleans over `membership_names` (organisations, initiatives).
+        interests, salience: (N, D) over `dimensions`; weight, cyber_power, threshold: (N,).
+        content: (P, D) proposal texts; bindingness (P,); eligible (N, P); launch_step (P,).
+        network: (N, N) sparse influence ties; row i holds whom i looks at.
+        signed, opposed: (N, P) booleans; signed_step, withdrawn_step: (N, P), -1 if none.
+        outreach: (N, P) outreach pressure this step; launched: (P,) booleans.
+    """
+
+    spec: ScenarioSpec
+    seed: int
+    kind: np.ndarray
+    ids: np.ndarray
+    names: np.ndarray
+    home: np.ndarray
+    category: np.ndarray
+    subregion: np.ndarray
+    attributes: dict[str, np.ndarray]
+    membership_names: list[str]
+    membership: np.ndarray
+    dimensions: list[str]
+    # filled by build_world, in this order: blocs, traits, initiatives, ties, proposals
+    bloc_ids: list[str] = field(default_factory=list)
+    bloc: np.ndarray = None
+    leaders: list[np.ndarray] = None
+    cohesion: np.ndarray = None
+    interests: np.ndarray = None
+    salience: np.ndarray = None
+    weight: np.ndarray = None
+    cyber_power: np.ndarray = None
+    threshold: np.ndarray = None
+    network: sparse.csr_matrix = None
+    proposal_ids: list[str] = None
+    content: np.ndarray = None
+    bindingness: np.ndarray = None
+    eligible: np.ndarray = None
+    launch_step: np.ndarray = None
+    sponsor: np.ndarray = None
+    federated: np.ndarray = None
+    rivalry: np.ndarray = None
+    legitimacy: np.ndarray = None
+    campaigns: list[Campaign] = None
+    votes_due: list[Vote] = None
+    peer_norm: np.ndarray = None
+    kind_weight_total: np.ndarray = None
+    coefficients: np.ndarray = None
+    activation: np.ndarray = None
+    hysteresis: np.ndarray = None
+    # dynamic state (reset_dynamics)
+    signed: np.ndarray = None
+    opposed: np.ndarray = None
+    signed_step: np.ndarray = None
+    withdrawn_step: np.ndarray = None
+    outreach: np.ndarray = None
+    launched: np.ndarray = None
+    votes: np.ndarray = None
+
+    def __post_init__(self):
+        self.n_actors = len(self.kind)
+        self.slices = {
+            k: slice(int(np.searchsorted(self.kind, i, "left")),
+                     int(np.searchsorted(self.kind, i, "right")))
+            for i, k in enumerate(KINDS)
+        }
+        self.index_of = {actor_id: i for i, actor_id in enumerate(self.ids)}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s.stop - s.start} {k}" for k, s in self.slices.items())
+        return (f"World({self.spec.metadata.name!r}, seed={self.seed}, {counts}, "
+                f"{len(self.dimensions)} dimensions, proposals={self.proposal_ids})")
+
+    @property
+    def n_states(self) -> int:
+        return self.slices["state"].stop - self.slices["state"].start
+
+    def date_of_step(self, step: int) -> date:
+        return self.spec.timeline.date_of_step(step)
+
+
+def seed_streams(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+    """Split a run's integer seed into (world, behaviour) seed sequences.
+
+    Scenarios run with the same seed get the same world draws wherever their world
+    sections agree (common random numbers), whatever their proposals or behaviour.
+    """
+    world, behaviour = np.random.SeedSequence(seed).spawn(2)
+    return world, behaviour
+
+
+def _generator(sequence: np.random.SeedSequence) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
+@dataclass
+class _Block:
+    """Rows of one kind before they are stacked into the World."""
+
+    ids: list
+    names: list
+    home: np.ndarray
+    category: np.ndarray
+    size: np.ndarray
+    attributes: dict[str, np.ndarray]
+    flags: dict[str, np.ndarray]
+
+
+def _population(kind: str, spec: Population, states: Table, base_dir,
+                rng: np.random.Generator) -> _Block:
+    """Named actors from their table, then `generated` more drawn from the scenario."""
+    iso3 = list(states.frame["iso3"])
+    ids, names, homes, categories, sizes = [], [], [], [], []
+    attributes: dict[str, np.ndarray] = {}
+    flags: dict[str, np.ndarray] = {}
+    n_named = 0
+    if spec.named:
+        table = load_named(kind, spec.named, base_dir)
+        n_named = len(table)
+        frame = table.frame
+        ids += [slug(n) for n in frame["name"]]
+        names += list(frame["name"])
+        homes += [iso3.index(h) for h in frame["home_iso3"]]
+        categories += list(frame[CATEGORY_COLUMN[kind]])
+        sizes += list(frame[SIZE_COLUMN[kind]].astype(float))
+        for column in table.numbers:
+            attributes[column] = frame[column].to_numpy(float)
+        for column in table.memberships:
+            flags[column] = frame[column].to_numpy(bool)
+    n_generated = spec.generated
+    if n_generated:
+        labels = list(spec.categories)
+        shares = np.array([spec.categories[c].share for c in labels], float)
+        drawn = rng.choice(len(labels), size=n_generated, p=shares / shares.sum())
+        propensity = np.ones(len(iso3))
+        for attr, exponent in spec.home_weight.items():
+            propensity *= np.power(np.maximum(states.attribute(attr), 1e-12), exponent)
+        home = rng.choice(len(iso3), size=n_generated, p=propensity / propensity.sum())
+        size = (rng.pareto(spec.size.pareto_shape, n_generated) + 1.0) * spec.size.scale
+        width = len(str(n_generated))
+        ids += [f"{kind}_{k:0{width}d}" for k in range(1, n_generated + 1)]
+        names += [f"{labels[c]} {kind} {k} ({iso3[h]})"
+                  for k, (c, h) in enumerate(zip(drawn, home, strict=True), 1)]
+        homes += list(home)
+        categories += [labels[c] for c in drawn]
+        sizes += list(size)
+    total = n_named + n_generated
+    pad = np.full(n_generated, np.nan)
+    return _Block(
+        ids=ids,
+        names=names,
+        home=np.asarray(homes, dtype=np.int64).reshape(total),
+        category=np.asarray(categories, dtype=object).reshape(total),
+        size=np.asarray(sizes, dtype=float).reshape(total),
+        attributes={k: np.r_[v, pad] for k, v in attributes.items()},
+        flags={k: np.r_[v, np.zeros(n_generated, bool)] for k, v in flags.items()},
+    )
+
+
+def _stack_columns(blocks: list[tuple[slice, dict[str, np.ndarray]]], n: int, fill,
+                   dtype) -> dict[str, np.ndarray]:
+    columns: dict[str, np.ndarray] = {}
+    for rows, values in blocks:
+        for name, column in values.items():
+            columns.setdefault(name, np.full(n, fill, dtype=dtype))[rows] = column
+    return columns
+
+
+def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
+    """Build the World of `spec` for integer `seed` (default: the scenario's seed)."""
+    seed = spec.metadata.seed if seed is None else int(seed)
+    world_seq, _ = seed_streams(seed)
+    rng_firms, rng_civil, rng_thresholds, rng_initiatives, rng_network, rng_traits = (
+        _generator(s) for s in world_seq.spawn(6)
+    )
+    states = load_states(spec.world.states.roster, spec.base_dir)
+    firms = _population("firm", spec.world.firms, states, spec.base_dir, rng_firms)
+    civil = _population("civil", spec.world.civil, states, spec.base_dir, rng_civil)
+
+    n_states, n_firms, n_civil = len(states), len(firms.ids), len(civil.ids)
+    n = n_states + n_firms + n_civil
+    rows = {
+        "state": slice(0, n_states),
+        "firm": slice(n_states, n_states + n_firms),
+        "civil": slice(n_states + n_firms, n),
+    }
+    state_rows = np.arange(n_states)
+    home = np.r_[state_rows, firms.home, civil.home]
+    frame = states.frame
+
+    state_attributes = {name: states.attribute(name) for name in states.attributes}
+    attributes = _stack_columns(
+        [(rows["state"], state_attributes), (rows["firm"], firms.attributes),
+         (rows["civil"], civil.attributes)], n, np.nan, float,
+    )
+    flags = _stack_columns(
+        [(rows["state"], {m: frame[m].to_numpy(bool) for m in states.memberships}),
+         (rows["firm"], firms.flags), (rows["civil"], civil.flags)], n, False, bool,
+    )
+    membership_names = list(flags)
+    world = World(
+        spec=spec,
+        seed=seed,
+        kind=np.repeat(np.arange(3, dtype=np.int8), [n_states, n_firms, n_civil]),
+        ids=np.array(list(frame["iso3"]) + firms.ids + civil.ids, dtype=object),
+        names=np.array(list(frame["name"]) + firms.names + civil.names, dtype=object),
+        home=home,
+        category=np.r_[np.full(n_states, "", dtype=object), firms.category, civil.category],
+        subregion=frame["un_subregion"].to_numpy(object)[home],
+        attributes=attributes,
+        membership_names=membership_names,
+        membership=np.column_stack([flags[m] for m in membership_names]),
+        dimensions=list(spec.dimensions),
+    )
+    _assign_blocs(world)
+    _assign_traits(world, states, firms, civil, rows, rng_traits)
+    _draw_thresholds(world, rng_thresholds)
+    _join_initiatives(world, rng_initiatives)
+    world.network = build_network(world, spec.world.network, rng_network)
+    _set_proposals(world)
+    _set_behaviour(world)
+    reset_dynamics(world)
+    return world
+
+
+def _assign_blocs(world: World) -> None:
+    """First matching bloc wins (in file order); non-states take their home's bloc."""
+    spec = world.spec
+    world.bloc_ids = list(spec.blocs)
+    world.bloc = np.full(world.n_actors, -1, dtype=np.int64)
+    states = world.kind == 0
+    for code, bloc in enumerate(spec.blocs.values()):
+        world.bloc[states & (world.bloc == -1) & select(world, bloc.members)] = code
+    world.bloc = world.bloc[world.home]
+    world.leaders = [
+        np.array([world.index_of[iso3] for iso3 in bloc.leaders], dtype=np.int64)
+        for bloc in spec.blocs.values()
+    ]
+    world.cohesion = np.array([bloc.cohesion for bloc in spec.blocs.values()], dtype=float)
+
+
+def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
+                   rng: np.random.Generator) -> None:
+    """Cyber power, interests, salience and weight of every actor.
+
+    States: attribute-linear forms (cyber power first, so interests may use it).
+    Firms and civil society: their category's mean, mixed with the home state's
+    interests by `home_mix`, plus Normal(0, spread) noise, clipped to range.
+    """
+    spec = world.spec
+    dims = world.dimensions
+    n, d = world.n_actors, len(dims)
+    state_rows = rows["state"]
+    attrs = {name: states.attribute(name) for name in states.attributes}
+    members = {m: states.frame[m].to_numpy(float) for m in states.memberships}
+    size = len(states)
+    power = np.zeros(n)
+    power[state_rows] = np.clip(
+        linear_form(spec.world.states.cyber_power, attrs, members, size), 0, 1
+    )
+    attrs["cyber_power"] = power[state_rows]
+
+    x = np.zeros((n, d))
+    s = np.zeros((n, d))
+    for j, dim in enumerate(dims):
+        if dim in spec.world.states.interests:
+            x[state_rows, j] = linear_form(spec.world.states.interests[dim], attrs, members, size)
+        if dim in spec.world.states.salience:
+            s[state_rows, j] = linear_form(spec.world.states.salience[dim], attrs, members, size)
+    x[state_rows] = np.clip(x[state_rows], -1, 1)
+    s[state_rows] = np.clip(s[state_rows], 0, 1)
+
+    for key, block, population in (("firm", firms, spec.world.firms),
+                                   ("civil", civil, spec.world.civil)):
+        r = rows[key]
+        m = len(block.ids)
+        if m == 0:
+            continue
+        labels = list(population.categories)
+        mean_x = np.array([[population.categories[c].interests.get(dim, 0.0) for dim in dims]
+                           for c in labels]).reshape(len(labels), d)
+        mean_s = np.array([[population.categories[c].salience.get(dim, 0.0) for dim in dims]
+                           for c in labels]).reshape(len(labels), d)
+        which = np.array([labels.index(c) for c in block.category], dtype=np.int64)
+        mix, spread = population.home_mix, population.spread
+        noise_x = rng.normal(0.0, spread, (m, d))
+        noise_s = rng.normal(0.0, spread, (m, d))
+        x[r] = np.clip((1 - mix) * mean_x[which] + mix * x[block.home] + noise_x, -1, 1)
+        s[r] = np.clip((1 - mix) * mean_s[which] + mix * s[block.home] + noise_s, 0, 1)
+    world.interests, world.salience = x, s
+
+    weight = np.zeros(n)
+    weight[state_rows] = states.attribute(spec.world.states.weight)
+    weight[rows["firm"]] = firms.size
+    weight[rows["civil"]] = civil.size
+    world.weight = weight
+    world.cyber_power = power
+    world.attributes["weight"] = weight
+    world.attributes["cyber_power"] = power
+
+
+def _draw_thresholds(world: World, rng: np.random.Generator) -> None:
+    """Heterogeneous resistance: theta = mean + power * cyber_power + sd * z, z ~ N(0, 1)."""
+    threshold = np.empty(world.n_actors)
+    for i, kind in enumerate(KINDS):
+        rule = getattr(world.spec.behaviour, kind).threshold
+        rows = world.slices[kind]
+        count = rows.stop - rows.start
+        threshold[rows] = (rule.mean + rule.power * world.cyber_power[rows]
+                           + rule.sd * rng.standard_normal(count))
+    world.threshold = threshold
+
+
+def _join_initiatives(world: World, rng: np.random.Generator) -> None:
+    """Members of existing initiatives: by selector, plus random uptake."""
+    columns = []
+    for initiative in world.spec.initiatives.values():
+        member = np.zeros(world.n_actors, dtype=bool)
+        if initiative.members is not None:
+            member |= select(world, initiative.members)
+        for uptake in initiative.uptake:
+            eligible = select(world, uptake.select)
+            member |= eligible & (rng.random(world.n_actors) < uptake.probability)
+        columns.append(member)
+    if columns:
+        world.membership = np.column_stack([world.membership, *columns])
+        world.membership_names = world.membership_names + list(world.spec.initiatives)
+
+
+def _content_rivalry(content: np.ndarray) -> np.ndarray:
+    """Incompatibility of two texts: how far they point in opposite directions (0..1)."""
+    norms = np.linalg.norm(content, axis=1)
+    norms[norms == 0] = 1.0
+    cosine = (content @ content.T) / np.outer(norms, norms)
+    rivalry = np.clip(-cosine, 0.0, 1.0)
+    np.fill_diagonal(rivalry, 0.0)
+    return rivalry
+
+
+def _set_proposals(world: World) -> None:
+    spec = world.spec
+    ids = list(spec.proposals)
+    world.proposal_ids = ids
+    n, p, d = world.n_actors, len(ids), len(world.dimensions)
+    world.content = np.zeros((p, d))
+    world.bindingness = np.zeros(p)
+    world.eligible = np.zeros((n, p), dtype=bool)
+    world.launch_step = np.zeros(p, dtype=np.int64)
+    world.sponsor = np.full(p, -1, dtype=np.int64)
+    world.federated = np.zeros((n, p))
+    world.legitimacy = np.zeros((p, 3))
+    world.campaigns = []
+    world.votes_due = []
+    for k, (pid, proposal) in enumerate(spec.proposals.items()):
+        for dim, value in proposal.content.items():
+            world.content[k, world.dimensions.index(dim)] = value
+        world.bindingness[k] = proposal.bindingness
+        world.eligible[:, k] = np.isin(world.kind, [KINDS.index(t) for t in proposal.open_to])
+        world.launch_step[k] = spec.step_of(proposal.launch)
+        if proposal.sponsor is not None:
+            world.sponsor[k] = world.index_of[proposal.sponsor]
+        if proposal.federates:
+            cols = [world.membership_names.index(f) for f in proposal.federates]
+            world.federated[:, k] = world.membership[:, cols].any(axis=1)
+        weights = np.array([spec.behaviour.legitimacy.get(kind, 0.0) if kind in proposal.open_to
+                            else 0.0 for kind in KINDS])
+        world.legitimacy[k] = weights / weights.sum() if weights.sum() > 0 else weights
+        for campaign in proposal.outreach:
+            target = np.zeros(n)
+            for group in campaign.targets:
+                target += group.weight * select(world, group.select)
+            start = spec.step_of(campaign.start) if campaign.start is not None else None
+            world.campaigns.append(Campaign(
+                proposal=k,
+                start=world.launch_step[k] if start is None else start,
+                end=None if campaign.end is None else spec.step_of(campaign.end),
+                budget=campaign.budget,
+                decay=campaign.decay,
+                target=target * world.eligible[:, k],
+            ))
+        if proposal.un_vote is not None:
+            vote = proposal.un_vote
+            world.votes_due.append(Vote(k, spec.step_of(vote.at), vote.yes_above, vote.no_below))
+    world.rivalry = _content_rivalry(world.content)
+    for k, proposal in enumerate(spec.proposals.values()):
+        for other, strength in (proposal.rivals or {}).items():
+            q = ids.index(other)
+            world.rivalry[k, q] = world.rivalry[q, k] = strength
+    # peers are shares of the neighbours who *could* sign: fixed for the run
+    world.peer_norm = np.asarray(world.network @ world.eligible.astype(float))
+    world.kind_weight_total = np.array(
+        [world.weight[world.slices[k]].sum() for k in KINDS], dtype=float
+    )
+
+
+def _set_behaviour(world: World) -> None:
+    """Per-actor coefficients (T, N) of the utility terms, activation and hysteresis."""
+    behaviour = world.spec.behaviour
+    kinds = [getattr(behaviour, k) for k in KINDS]
+    per_kind = np.array([[getattr(b, term) for b in kinds] for term in TERMS])  # (T, 3)
+    world.coefficients = per_kind[:, world.kind] * TERM_SIGNS[:, None]
+    world.activation = np.array([b.activation for b in kinds])[world.kind]
+    world.hysteresis = np.array([b.hysteresis for b in kinds])[world.kind]
+
+
+def reset_dynamics(world: World) -> None:
+    """Nobody has signed, opposed or been reached yet."""
+    n, p = world.n_actors, len(world.proposal_ids)
+    world.signed = np.zeros((n, p), dtype=bool)
+    world.opposed = np.zeros((n, p), dtype=bool)
+    world.signed_step = np.full((n, p), -1, dtype=np.int64)
+    world.withdrawn_step = np.full((n, p), -1, dtype=np.int64)
+    world.outreach = np.zeros((n, p))
+    world.launched = np.zeros(p, dtype=bool)
+    world.votes = np.full((world.n_states, p), -2, dtype=np.int8)  # -2 not voted
+
+
+def sparse_row(matrix: sparse.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of actor i and tie weights (for per-agent code)."""
+    start, stop = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[start:stop], matrix.data[start:stop]
+
