@@ -20,14 +20,16 @@ from sim.decision import reference_utility, utility_terms
 class NamedRow(MutableMapping):
     """A numpy row seen as a mapping from names to values; writes go to the array."""
 
-    def __init__(self, row: np.ndarray, names: list[str]):
-        self._row, self._names = row, names
+    def __init__(self, row: np.ndarray, names: list[str], on_change=None):
+        self._row, self._names, self._on_change = row, names, on_change
 
     def __getitem__(self, name: str):
         return self._row[self._names.index(name)].item()
 
     def __setitem__(self, name: str, value) -> None:
         self._row[self._names.index(name)] = value
+        if self._on_change is not None:
+            self._on_change()
 
     def __delitem__(self, name: str) -> None:
         raise TypeError("dimensions and proposals cannot be removed from an actor")
@@ -86,11 +88,13 @@ class ActorAgent(mesa.Agent):
 
     @property
     def interests(self) -> NamedRow:
-        return NamedRow(self.world.interests[self.index], self.world.dimensions)
+        return NamedRow(self.world.interests[self.index], self.world.dimensions,
+                        self.world.interests_changed)
 
     @property
     def salience(self) -> NamedRow:
-        return NamedRow(self.world.salience[self.index], self.world.dimensions)
+        return NamedRow(self.world.salience[self.index], self.world.dimensions,
+                        self.world.interests_changed)
 
     @property
     def signed(self) -> NamedRow:

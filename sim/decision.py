@@ -47,19 +47,36 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
+def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """(align, cost), which change only when interests or salience do.
+
+    Cached on the world; events and writes through agent views clear the cache
+    (`World.interests_changed`).
+    """
+    if world.static_cache is None:
+        x, s, y = world.interests, world.salience, world.content
+        align = _safe_divide((s * x) @ y.T, s @ np.abs(y).T)
+        opposed_to_text = (s * np.maximum(-x, 0)) @ np.maximum(y, 0).T + (
+            s * np.maximum(x, 0)) @ np.maximum(-y, 0).T
+        world.static_cache = (align, world.bindingness * opposed_to_text)
+    return world.static_cache
+
+
 def _leader_term(world: World, stances: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(stances)
+    """Cohesion x mean stance of the bloc's leaders; a leader looks at the other leaders."""
+    n_blocs, n_props = len(world.leaders), stances.shape[1]
+    mean = np.zeros((n_blocs + 1, n_props))  # last row: actors without a bloc
     for code, leaders in enumerate(world.leaders):
-        if len(leaders) == 0:
-            continue
-        members = world.bloc == code
-        total = stances[leaders].sum(axis=0)
-        out[members] = total / len(leaders)
-        if len(leaders) > 1:  # a leader follows the other leaders
-            out[leaders] = (total - stances[leaders]) / (len(leaders) - 1)
+        if len(leaders):
+            mean[code] = world.cohesion[code] * stances[leaders].mean(axis=0)
+    out = mean[world.bloc]
+    for code, leaders in enumerate(world.leaders):
+        inside = leaders[world.bloc[leaders] == code]  # a leader may sit outside its bloc
+        if len(leaders) > 1:
+            total = stances[leaders].sum(axis=0)
+            out[inside] = world.cohesion[code] * (total - stances[inside]) / (len(leaders) - 1)
         else:
-            out[leaders] = 0.0
-        out[members] *= world.cohesion[code]
+            out[inside] = 0.0
     return out
 
 
@@ -73,32 +90,34 @@ def momentum(world: World) -> np.ndarray:
     return (shares * world.legitimacy).sum(axis=1)
 
 
-def term_arrays(world: World) -> np.ndarray:
-    """(T, N, P) raw values of every term, in the order of TERMS."""
-    x, s, y = world.interests, world.salience, world.content
-    n, p = world.n_actors, len(world.proposal_ids)
+def _terms(world: World):
+    """Yield each term's (N, P) array (or a broadcastable one) in the order of TERMS."""
     signed = world.signed.astype(float)
     stances = signed - world.opposed
+    align, cost = static_terms(world)
+    yield align
+    yield cost
+    yield _safe_divide(np.asarray(world.network @ (signed * world.eligible)), world.peer_norm)
+    yield _leader_term(world, stances)
+    yield momentum(world)[None, :]
+    yield stances[world.home] * (world.kind != 0)[:, None]
+    yield world.federated
+    yield world.outreach
+    yield signed @ world.rivalry.T
 
-    scope = np.abs(y)
-    align = _safe_divide((s * x) @ y.T, s @ scope.T)
-    opposed_to_text = (s * np.maximum(-x, 0)) @ np.maximum(y, 0).T + (
-        s * np.maximum(x, 0)) @ np.maximum(-y, 0).T
-    cost = world.bindingness * opposed_to_text
-    peers = _safe_divide(np.asarray(world.network @ signed), world.peer_norm)
-    leader = _leader_term(world, stances)
-    momentum_term = np.broadcast_to(momentum(world), (n, p))
-    home = stances[world.home] * (world.kind != 0)[:, None]
-    rival = signed @ world.rivalry.T
 
-    return np.stack([align, cost, peers, leader, momentum_term, home, world.federated,
-                     world.outreach, rival])
+def term_arrays(world: World) -> np.ndarray:
+    """(T, N, P) raw values of every term, in the order of TERMS."""
+    shape = world.signed.shape
+    return np.stack([np.broadcast_to(term, shape) for term in _terms(world)])
 
 
 def utility(world: World) -> np.ndarray:
     """(N, P) utility of signing for every actor and proposal (coefficients applied)."""
-    terms = term_arrays(world)
-    return np.einsum("tn,tnp->np", world.coefficients, terms)
+    total = np.zeros(world.signed.shape)
+    for coefficient, term in zip(world.coefficients, _terms(world), strict=True):
+        total += coefficient[:, None] * term
+    return total
 
 
 # --- the same rule, one actor at a time ------------------------------------------------
@@ -122,8 +141,8 @@ def reference_terms(world: World, i: int, p: int) -> dict[str, float]:
     for j, tie in zip(neighbours, ties, strict=True):
         if world.eligible[j, p]:
             could_ties += tie
-        if world.signed[j, p]:
-            signed_ties += tie
+            if world.signed[j, p]:
+                signed_ties += tie
     peers = signed_ties / could_ties if could_ties > 0 else 0.0
 
     def stance_of(j: int) -> float:

@@ -51,6 +51,7 @@ class NormScenario(Scenario):
         source: scenario file path or shipped name.
         overrides: dotted path -> value, applied on top of the file.
         spec: the validated, resolved ScenarioSpec.
+        rng_explicit: False when `rng` is the scenario file's default seed.
     """
 
     source: str = DEFAULT_SCENARIO
@@ -68,6 +69,9 @@ class NormScenario(Scenario):
         super().__init__(rng=seed, **flat)
         self.__dict__["overrides"] = overrides
         self.__dict__["spec"] = spec
+        # the scenario's own seed yields to an explicit model rng (SolaraViz passes rng
+        # to the model and builds the scenario without one)
+        self.__dict__["rng_explicit"] = rng is not None
 
 
 class NormDiplomacyModel(mesa.Model):
@@ -123,7 +127,7 @@ class NormDiplomacyModel(mesa.Model):
     @staticmethod
     def _norm_scenario(scenario, rng, overrides) -> NormScenario:
         if isinstance(scenario, NormScenario):
-            if rng is not None and scenario.rng is not None and seed_from(rng) != scenario.rng:
+            if rng is not None and scenario.rng_explicit and seed_from(rng) != scenario.rng:
                 raise ValueError("rng and scenario.rng must be the same")
             if not overrides and (rng is None or scenario.rng == seed_from(rng)):
                 return scenario
@@ -177,6 +181,7 @@ class NormDiplomacyModel(mesa.Model):
                     array[rows, column] = np.clip(_changed(array[rows, column], change), low, 1.0)
             if event.threshold is not None:
                 world.threshold[rows] = _changed(world.threshold[rows], event.threshold)
+            world.interests_changed()
 
     def launch_proposals(self) -> None:
         """Proposals due this step open for signature; their sponsors sign first."""

@@ -111,6 +111,7 @@ class World:
     outreach: np.ndarray = None
     launched: np.ndarray = None
     votes: np.ndarray = None
+    static_cache: tuple | None = None  # decision.static_terms
 
     def __post_init__(self):
         self.n_actors = len(self.kind)
@@ -125,6 +126,10 @@ class World:
         counts = ", ".join(f"{s.stop - s.start} {k}" for k, s in self.slices.items())
         return (f"World({self.spec.metadata.name!r}, seed={self.seed}, {counts}, "
                 f"{len(self.dimensions)} dimensions, proposals={self.proposal_ids})")
+
+    def interests_changed(self) -> None:
+        """Call after changing interests, salience or content: terms built on them are stale."""
+        self.static_cache = None
 
     @property
     def n_states(self) -> int:
@@ -288,7 +293,7 @@ def _assign_blocs(world: World) -> None:
         world.bloc[states & (world.bloc == -1) & select(world, bloc.members)] = code
     world.bloc = world.bloc[world.home]
     world.leaders = [
-        np.array([world.index_of[iso3] for iso3 in bloc.leaders], dtype=np.int64)
+        np.array([world.index_of[iso3] for iso3 in dict.fromkeys(bloc.leaders)], dtype=np.int64)
         for bloc in spec.blocs.values()
     ]
     world.cohesion = np.array([bloc.cohesion for bloc in spec.blocs.values()], dtype=float)

@@ -1,0 +1,29 @@
+"""Shared fixtures: the tiny six-state test world and the shipped baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.scenario import load_scenario
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+TINY = DATA / "tiny.yaml"
+BASELINE = ROOT / "scenarios" / "paris_call_2018.yaml"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long-running (deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "browser: drives a real browser (chromium)")
+
+
+@pytest.fixture(scope="session")
+def tiny_spec():
+    return load_scenario(TINY)
+
+
+@pytest.fixture(scope="session")
+def baseline_spec():
+    return load_scenario(BASELINE)

@@ -1,0 +1,208 @@
+"""NormDiplomacyModel: schedule, determinism, agents as views, Mesa integration."""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+from mesa.experimental.scenarios import Scenario
+from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
+
+from sim.agents import CivilAgent, FirmAgent, StateAgent
+from sim.decision import utility
+from sim.model import NormDiplomacyModel, NormScenario
+from sim.runs import run_spec
+from tests.conftest import TINY
+
+
+def test_same_seed_same_tables_different_seed_differs(tiny_spec):
+    first, second = run_spec(tiny_spec, 11), run_spec(tiny_spec, 11)
+    for name, table in first.tables().items():
+        pd.testing.assert_frame_equal(table, second.tables()[name], check_exact=True)
+    other = run_spec(tiny_spec, 12)
+    assert not first.actors["signed_step"].equals(other.actors["signed_step"])
+    assert first.run_id != other.run_id
+
+
+def test_reference_agent_loop_gives_the_same_run(tiny_spec):
+    """Mesa shuffle_do over agents computing their own utility == the vectorised kernel."""
+    kernel = run_spec(tiny_spec, 5, decision="kernel")
+    reference = run_spec(tiny_spec, 5, decision="reference")
+    pd.testing.assert_frame_equal(kernel.steps, reference.steps)
+    pd.testing.assert_frame_equal(kernel.actors, reference.actors)
+    pd.testing.assert_frame_equal(kernel.votes, reference.votes)
+
+
+def test_model_runs_to_the_last_step_then_stops(tiny_spec):
+    model = NormDiplomacyModel(tiny_spec, rng=1)
+    model.run_model()
+    assert model.steps == tiny_spec.metadata.steps
+    assert not model.running
+    assert len(model.history.steps) == tiny_spec.metadata.steps
+
+
+def test_scenario_is_a_mesa_scenario_carrying_the_spec(tiny_spec):
+    model = NormDiplomacyModel(TINY, rng=3)
+    assert isinstance(model.scenario, Scenario)
+    assert isinstance(model.scenario, NormScenario)
+    assert model.scenario.spec.digest() == tiny_spec.digest()
+    assert model.scenario.rng == model.seed == 3
+
+
+def test_default_seed_is_the_scenarios(tiny_spec):
+    assert NormDiplomacyModel(tiny_spec).seed == tiny_spec.metadata.seed
+
+
+def test_generator_rng_becomes_an_integer_seed(tiny_spec):
+    model = NormDiplomacyModel(tiny_spec, rng=np.random.default_rng(0))
+    assert isinstance(model.seed, int)
+    again = NormDiplomacyModel(tiny_spec, rng=np.random.default_rng(0))
+    assert again.seed == model.seed
+
+
+def test_negative_seed_is_refused(tiny_spec):
+    with pytest.raises(ValueError, match="non-negative"):
+        NormDiplomacyModel(tiny_spec, rng=-1)
+
+
+def test_rng_must_match_scenario_rng(tiny_spec):
+    scenario = NormScenario(rng=4, spec=tiny_spec)
+    with pytest.raises(ValueError, match="must be the same"):
+        NormDiplomacyModel(scenario, rng=5)
+    assert NormDiplomacyModel(scenario, rng=4).seed == 4
+
+
+def test_dotted_overrides_reach_the_spec():
+    model = NormDiplomacyModel(TINY, rng=1, **{"proposals.call.bindingness": 0.75,
+                                               "proposals.call.open_to": ["state"]})
+    assert model.spec.proposals["call"].bindingness == 0.75
+    assert not model.world.eligible[model.world.slices["firm"], 0].any()
+
+
+def test_solara_reset_rebuilds_with_changed_controls():
+    """SolaraViz's Reset path: flat kwargs -> scenario class + model kwargs -> new model."""
+    model = NormDiplomacyModel(TINY, rng=1)
+    params = {"source": str(TINY), "proposals.call.bindingness": 0.9, "rng": 8}
+    _check_model_params(model, params)
+    kwargs = _build_model_init_kwargs(model, params, add_scenario_when_empty=True,
+                                      require_model_accepts_scenario=True)
+    rebuilt = type(model)(**kwargs)
+    assert rebuilt.spec.proposals["call"].bindingness == 0.9
+    assert rebuilt.seed == 8
+    assert rebuilt.spec.metadata.name == "tiny"
+    # Reset with no controls at all still builds a model (the default scenario)
+    bare = _build_model_init_kwargs(rebuilt, {}, add_scenario_when_empty=True,
+                                    require_model_accepts_scenario=True)
+    assert isinstance(bare["scenario"], NormScenario)
+
+
+def test_batch_run_over_dotted_parameters():
+    results = mesa.batch_run(
+        NormDiplomacyModel,
+        parameters={"scenario": str(TINY), "proposals.call.bindingness": [0.0, 0.9]},
+        rng=[1, 2],
+        max_steps=6,
+        number_processes=1,
+        data_collection_period=-1,
+        display_progress=False,
+    )
+    frame = pd.DataFrame(results)
+    assert len(frame) == 4
+    assert set(frame["proposals.call.bindingness"]) == {0.0, 0.9}
+    assert frame["Step"].max() == 6
+    assert {"call.signers_state", "call.share_gdp"} <= set(frame.columns)
+
+
+def test_agents_are_views_onto_the_world(tiny_spec):
+    model = NormDiplomacyModel(tiny_spec, rng=2)
+    world = model.world
+    kinds = {type(a) for a in model.agents}
+    assert kinds == {StateAgent, FirmAgent, CivilAgent}
+    state = model.actors[world.index_of["FFF"]]
+    assert state.iso3 == "FFF" and state.bloc == "west" and state.kind == "state"
+    model.step()
+    assert state.signed["call"] == bool(world.signed[state.index, 0])
+    world.signed[state.index, 0] = not world.signed[state.index, 0]
+    assert state.signed["call"] == bool(world.signed[state.index, 0])
+    firm = next(a for a in model.agents if isinstance(a, FirmAgent))
+    assert firm.home.kind == "state"
+    assert firm.bloc == firm.home.bloc
+    assert set(firm.interests) == set(tiny_spec.dimensions)
+    assert math.isclose(sum(firm.utility_terms("call").values()), firm.utility("call"))
+
+
+def test_sponsor_signs_at_launch_and_not_before(tiny_spec):
+    model = NormDiplomacyModel(tiny_spec, rng=1)
+    code = model.world.proposal_ids.index("code")
+    sponsor = model.world.index_of["BBB"]
+    for _ in range(4):
+        model.step()
+        assert not model.world.signed[:, code].any()
+    model.step()  # step 5 = 2020-02-03, the launch
+    assert model.world.signed[sponsor, code]
+    assert model.world.signed_step[sponsor, code] == 5
+
+
+def test_event_changes_interests_at_its_step(tiny_spec):
+    model = NormDiplomacyModel(tiny_spec, rng=1)
+    row, dim = model.world.index_of["FFF"], tiny_spec.dimensions and list(
+        tiny_spec.dimensions).index("restraint")
+    before = model.world.interests[row, dim]
+    threshold = model.world.threshold[row]
+    event_step = tiny_spec.step_of(tiny_spec.events[0].at)
+    for _ in range(event_step - 1):
+        model.step()
+    assert model.world.interests[row, dim] == before
+    model.step()
+    assert model.world.interests[row, dim] == pytest.approx(min(1.0, before + 0.5))
+    assert model.world.threshold[row] == pytest.approx(threshold * 0.5)
+
+
+def test_outreach_pressure_decays_exponentially(tiny_spec):
+    model = NormDiplomacyModel(tiny_spec, rng=1)
+    campaign = model.world.campaigns[0]
+    for _ in range(4):
+        model.step()
+    expected = campaign.budget * campaign.target * math.exp(-campaign.decay * (4 - 1))
+    np.testing.assert_allclose(model.world.outreach[:, 0], expected)
+
+
+def test_un_vote_follows_utility_when_noise_is_off(tiny_spec):
+    spec_dict = {"behaviour.temperature": 0.0}
+    model = NormDiplomacyModel(tiny_spec, rng=1, **spec_dict)
+    vote = model.world.votes_due[0]
+    for _ in range(vote.step - 1):
+        model.step()
+    model.step()
+    states = model.world.slices["state"]
+    u = utility(model.world)[states, vote.proposal]
+    expected = np.where(u > vote.yes_above, 1, np.where(u < vote.no_below, -1, 0))
+    np.testing.assert_array_equal(model.world.votes[:, vote.proposal], expected)
+
+
+def test_temperature_zero_is_deterministic_in_decisions(tiny_spec):
+    """With tau = 0, noise draws do not matter: the same world gives the same signatures."""
+    a = NormDiplomacyModel(tiny_spec, rng=1, **{"behaviour.temperature": 0.0,
+                                                "behaviour.state.activation": 1.0,
+                                                "behaviour.firm.activation": 1.0,
+                                                "behaviour.civil.activation": 1.0})
+    b = NormDiplomacyModel(tiny_spec, rng=1, **{"behaviour.temperature": 0.0,
+                                                "behaviour.state.activation": 1.0,
+                                                "behaviour.firm.activation": 1.0,
+                                                "behaviour.civil.activation": 1.0})
+    b.behaviour_rng = np.random.default_rng(999)  # different draws, same decisions
+    a.run_model()
+    b.run_model()
+    np.testing.assert_array_equal(a.world.signed, b.world.signed)
+
+
+def test_datacollector_series_match_history(tiny_spec):
+    model = NormDiplomacyModel(tiny_spec, rng=1)
+    model.run_model()
+    series = model.datacollector.get_model_vars_dataframe()
+    table = model.history.table()
+    calls = table[table["proposal"] == "call"]
+    assert list(series["call.signers_state"]) == list(calls["signers_state"])
