@@ -142,9 +142,10 @@ class ActorAgent(mesa.Agent):
         The model applies all notes at once after every agent has considered, so the
         order of agents does not matter (synchronous updating).
         """
-        world, row = self.world, self.index
+        world, row, model = self.world, self.index, self.model
         for p in range(len(world.proposal_ids)):
-            self.model.pending_utility[row, p] = reference_utility(world, row, p)
+            model.pending_utility[row, p] = reference_utility(world, row, p,
+                                                              model.step_momentum[p])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.actor_id!r}, bloc={self.bloc!r})"

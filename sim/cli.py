@@ -86,6 +86,22 @@ def bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("calibrate")
+def calibrate_command(args: argparse.Namespace) -> int:
+    from sim.calibration import calibrate, markdown_fit, write_result
+
+    result = calibrate(args.targets, backend=args.backend, workers=args.workers,
+                       log=lambda line: print(line, file=sys.stderr))
+    print(markdown_fit(result))
+    print("\nbest coefficients:")
+    for name, value in result["best"].items():
+        print(f"  {name}: {value}   (scenario now: {result['current'][name]})")
+    if args.out:
+        write_result(result, args.out)
+        print(f"\nwritten to {args.out}/")
+    return 0 if result["fit"]["passed"].all() else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cybernorms",
@@ -108,12 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
 
+    p = sub.add_parser("calibrate", help="fit behaviour coefficients to a dated targets file")
+    p.add_argument("targets", help="targets YAML (see experiments/calibrate_paris_call_2018.yaml)")
+    p.add_argument("--out", type=Path, help="directory for the fit table and best coefficients")
+    p.add_argument("--backend", choices=("serial", "process"), default="process")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+
     p = sub.add_parser("bench", help="time the baseline and the kernel against the agent loop")
     p.add_argument("--json", action="store_true")
     p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     p.add_argument("--repeats", type=int, default=5, help="baseline runs (median reported)")
-    p.add_argument("--reference-cap", type=int, default=2_000,
-                   help="agents timed per reference-loop measurement (rate extrapolated)")
+    p.add_argument("--reference-cap", type=int, default=None,
+                   help="time the agent loop on at most this many agents (default: all)")
     return parser
 
 

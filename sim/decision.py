@@ -123,8 +123,25 @@ def utility(world: World) -> np.ndarray:
 # --- the same rule, one actor at a time ------------------------------------------------
 
 
-def reference_terms(world: World, i: int, p: int) -> dict[str, float]:
-    """Raw term values for actor i and proposal p, computed plainly."""
+def reference_momentum(world: World, p: int) -> float:
+    """Legitimacy of proposal p's signer set, computed plainly (one number per step)."""
+    legitimacy = 0.0
+    for k, rows in enumerate(world.slices.values()):
+        total = world.kind_weight_total[k]
+        if total > 0:
+            covered = sum(world.weight[j] for j in range(rows.start, rows.stop)
+                          if world.signed[j, p])
+            legitimacy += world.legitimacy[p, k] * covered / total
+    return legitimacy
+
+
+def reference_terms(world: World, i: int, p: int, momentum: float | None = None
+                    ) -> dict[str, float]:
+    """Raw term values for actor i and proposal p, computed plainly.
+
+    `momentum` is the same for every actor; a per-agent loop passes the value it
+    computed once this step (as a Mesa model computes a global once per step).
+    """
     x, s, y = world.interests[i], world.salience[i], world.content[p]
     agree = weight = opposed = 0.0
     for d in range(len(y)):
@@ -155,14 +172,6 @@ def reference_terms(world: World, i: int, p: int) -> dict[str, float]:
         if others:
             leader = world.cohesion[code] * sum(stance_of(j) for j in others) / len(others)
 
-    legitimacy = 0.0
-    for k, rows in enumerate(world.slices.values()):
-        total = world.kind_weight_total[k]
-        if total > 0:
-            covered = sum(world.weight[j] for j in range(rows.start, rows.stop)
-                          if world.signed[j, p])
-            legitimacy += world.legitimacy[p, k] * covered / total
-
     home = stance_of(world.home[i]) if world.kind[i] != 0 else 0.0
     rival = sum(world.rivalry[p, q] for q in range(len(world.proposal_ids))
                 if world.signed[i, q])
@@ -171,7 +180,7 @@ def reference_terms(world: World, i: int, p: int) -> dict[str, float]:
         "cost": world.bindingness[p] * opposed,
         "peers": peers,
         "leader": leader,
-        "momentum": legitimacy,
+        "momentum": reference_momentum(world, p) if momentum is None else momentum,
         "home": home,
         "federated": float(world.federated[i, p]),
         "outreach": float(world.outreach[i, p]),
@@ -179,12 +188,13 @@ def reference_terms(world: World, i: int, p: int) -> dict[str, float]:
     }
 
 
-def utility_terms(world: World, i: int, p: int) -> dict[str, float]:
+def utility_terms(world: World, i: int, p: int, momentum: float | None = None
+                  ) -> dict[str, float]:
     """Each term's contribution to U for actor i and proposal p (they sum to U)."""
-    raw = reference_terms(world, i, p)
+    raw = reference_terms(world, i, p, momentum)
     return {term: float(world.coefficients[t, i]) * raw[term] for t, term in enumerate(TERMS)}
 
 
-def reference_utility(world: World, i: int, p: int) -> float:
+def reference_utility(world: World, i: int, p: int, momentum: float | None = None) -> float:
     """U for actor i and proposal p: the per-agent reference of `utility`."""
-    return math.fsum(utility_terms(world, i, p).values())
+    return math.fsum(utility_terms(world, i, p, momentum).values())

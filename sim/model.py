@@ -18,7 +18,7 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario
 
 from sim.agents import AGENT_CLASSES, ActorAgent
-from sim.decision import utility
+from sim.decision import reference_momentum, utility
 from sim.history import History
 from sim.rules import select
 from sim.scenario import ScenarioSpec, find_scenario, load_scenario, with_overrides
@@ -202,13 +202,16 @@ class NormDiplomacyModel(mesa.Model):
             running = campaign.start <= self.steps and (
                 campaign.end is None or self.steps <= campaign.end)
             if running and world.launched[campaign.proposal]:
-                strength = campaign.budget * math.exp(-campaign.decay * (self.steps - campaign.start))
+                elapsed = self.steps - campaign.start
+                strength = campaign.budget * math.exp(-campaign.decay * elapsed)
                 world.outreach[:, campaign.proposal] += strength * campaign.target
 
     def utilities(self) -> np.ndarray:
         """(N, P) utilities now: by the kernel, or by every agent in turn."""
         if self.decision == "kernel":
             return utility(self.world)
+        self.step_momentum = [reference_momentum(self.world, p)
+                              for p in range(len(self.world.proposal_ids))]
         self.agents.shuffle_do("consider")
         return self.pending_utility.copy()
 

@@ -52,7 +52,8 @@ class Checker:
 
     def dimensions(self, path: str, keys) -> None:
         for key in keys:
-            self.expect(f"{path}.{key}", key, self.names.dimensions, "a dimension from `dimensions`")
+            self.expect(f"{path}.{key}", key, self.names.dimensions,
+                        "a dimension from `dimensions`")
 
     def form(self, path: str, form: dict, power: bool = True) -> None:
         """An attribute-linear form: base, state attributes, member_of.<org>.
@@ -95,12 +96,27 @@ class Checker:
 
 
 def _tables(spec: ScenarioSpec, source_of) -> tuple[Table, dict[str, Table]]:
-    states = load_states(spec.world.states.roster, spec.base_dir)
+    """Load the tables a scenario names; a missing file also names the scenario field."""
+
+    def load(field: str, value: str, loader, *args):
+        try:
+            return loader(*args)
+        except InputError as exc:
+            missing = [p for p in exc.problems if "existing" in p.expected]
+            if not missing:
+                raise
+            raise InputError([problem(source_of(field), field, "an existing table: a packaged "
+                                      f"name or a CSV path ({missing[0].file} not found)",
+                                      value)]) from None
+
+    roster = spec.world.states.roster
+    states = load("world.states.roster", roster, load_states, roster, spec.base_dir)
     named = {}
-    for kind in ("firm", "civil"):
-        population = getattr(spec.world, "firms" if kind == "firm" else "civil")
+    for kind, key in (("firm", "firms"), ("civil", "civil")):
+        population = getattr(spec.world, key)
         if population.named:
-            named[kind] = load_named(kind, population.named, spec.base_dir)
+            named[kind] = load(f"world.{key}.named", population.named, load_named, kind,
+                               population.named, spec.base_dir)
     return states, named
 
 

@@ -124,15 +124,18 @@ def _check_cells(frame: pd.DataFrame, path: Path, key: str, numbers, flags) -> l
             issues.append(problem(path, f"row {frame.at[row, key]}: {column}", "a value", ""))
     for column in numbers:
         values = pd.to_numeric(frame[column], errors="coerce")
-        for row in frame.index[values.isna() & (frame[column].str.strip() != "")][:3]:
+        bad = ~np.isfinite(values.to_numpy(float)) & (frame[column].str.strip() != "").to_numpy()
+        for row in frame.index[bad][:3]:
             issues.append(
-                problem(path, f"row {frame.at[row, key]}: {column}", "a number", frame.at[row, column])
+                problem(path, f"row {frame.at[row, key]}: {column}", "a finite number",
+                        frame.at[row, column])
             )
     for column in flags:
         bad = ~frame[column].isin(["0", "1"])
         for row in frame.index[bad][:3]:
             issues.append(
-                problem(path, f"row {frame.at[row, key]}: {column}", "0 or 1", frame.at[row, column])
+                problem(path, f"row {frame.at[row, key]}: {column}", "0 or 1",
+                        frame.at[row, column])
             )
     if "provisional" in frame.columns:
         for row in frame.index:

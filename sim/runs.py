@@ -8,9 +8,11 @@ plus the resolved scenario. `write` stores them with a manifest and the scenario
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -211,8 +213,14 @@ def run_replicates(scenario: str | Path | ScenarioSpec, reps: int, *, seed: int 
 
 
 def signing_probability(records: list[RunRecord]) -> pd.DataFrame:
-    """Per actor, proposal and checkpoint: the share of runs in which the actor had signed."""
+    """Per actor, proposal and checkpoint: the share of runs in which the actor had signed.
+
+    Only actors who are the same in every run (states and named firms and
+    organisations); generated actors are drawn anew with each world seed.
+    """
     actors = pd.concat([r.actors for r in records], ignore_index=True)
+    generated = actors["actor_id"].str.match(r"^(firm|civil)_\d+$")
+    actors = actors[~generated]
     columns = ["signed"] + [c for c in actors.columns if c.startswith("signed_by_")]
     keys = ["actor_id", "name", "kind", "home", "bloc", "proposal"]
     grouped = actors.groupby(keys, sort=False)[columns].mean().reset_index()
@@ -241,3 +249,20 @@ def write_runs(records: list[RunRecord], out: str | Path) -> Path:
     }
     write_json(out / "manifest.json", manifest)
     return out
+
+
+@lru_cache(maxsize=64)
+def _cached_spec(source: str, overrides_json: str) -> ScenarioSpec:
+    return resolve(source, json.loads(overrides_json))
+
+
+def spec_for(source: str | Path, overrides: Mapping[str, Any] | None = None) -> ScenarioSpec:
+    """A validated spec, cached per (source, overrides) within a process (for workers)."""
+    return _cached_spec(str(source), json.dumps(overrides or {}, sort_keys=True, default=str))
+
+
+def run_batch(source: str | Path, overrides: Mapping[str, Any] | None, seeds: list[int],
+              tables: tuple[str, ...] = ("metrics",)) -> list[RunRecord]:
+    """Several runs of one design point: the unit of work sent to a worker."""
+    spec = spec_for(source, overrides)
+    return [run_spec(spec, seed, tables=tables) for seed in seeds]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import json
 import types
@@ -39,10 +40,14 @@ from pydantic import (
 )
 
 from sim.errors import InputError, Problem, problem
+from sim.roster import locate
 from sim.timeline import UNITS, Timeline
 
 KINDS = ("state", "firm", "civil")
 Kind = Literal["state", "firm", "civil"]
+#: scenario fields that name data tables (a packaged name or a path)
+DATA_PATHS = (("world", "states", "roster"), ("world", "firms", "named"),
+              ("world", "civil", "named"))
 TERMS = ("align", "cost", "peers", "leader", "momentum", "home", "federated", "outreach", "rival")
 
 
@@ -61,7 +66,7 @@ def _parse_time(value: Any) -> date | int:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError("expected a date (YYYY-MM-DD) or a step number >= 1")
+    raise ValueError("a date (YYYY-MM-DD) or a step number >= 1")
 
 
 TimePoint = Annotated[
@@ -78,8 +83,17 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-Names = Annotated[list[str], BeforeValidator(_as_list)]
-Kinds = Annotated[list[Kind], BeforeValidator(_as_list)]
+Names = Annotated[
+    list[str],
+    BeforeValidator(_as_list),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+Kinds = Annotated[
+    list[Kind],
+    BeforeValidator(_as_list),
+    WithJsonSchema({"anyOf": [{"enum": list(KINDS)},
+                              {"type": "array", "items": {"enum": list(KINDS)}}]}),
+]
 Unit = Annotated[float, Field(ge=0, le=1)]
 Signed = Annotated[float, Field(ge=-1, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -92,7 +106,8 @@ LinearForm = dict[str, float]
 class Spec(BaseModel):
     """Base of all scenario sections: unknown keys are errors, values are validated."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -378,10 +393,31 @@ class ScenarioSpec(Spec):
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def digest(self) -> str:
-        """Content hash of the resolved scenario (stable across runs and machines)."""
-        text = json.dumps(self.model_dump(mode="json", by_alias=True, exclude={"extends"}),
-                          sort_keys=True, separators=(",", ":"))
+        """Content hash of the resolved scenario and of the data tables it reads.
+
+        Tables enter by their content, not their path, so the same scenario and data
+        give the same digest wherever they are, and a corrected table a new one.
+        """
+        data = self.model_dump(mode="json", by_alias=True, exclude={"extends"})
+        for keys in DATA_PATHS:
+            node = data
+            for key in keys[:-1]:
+                node = node[key]
+            if node.get(keys[-1]):
+                node[keys[-1]] = _file_digest(locate(node[keys[-1]], self.base_dir))
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    path = Path(path).resolve()
+    stat = path.stat()
+    return _file_digest_cached(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _file_digest_cached(path: Path, mtime_ns: int, size: int) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _plain(data: Any) -> Any:
@@ -428,12 +464,29 @@ def deep_merge(base: dict, override: Mapping, provenance: dict, source: str, pre
     return merged
 
 
+def _anchor_data_paths(data: dict, directory: Path) -> None:
+    """Make relative table paths absolute, against the file that wrote them.
+
+    A base file's tables then resolve wherever the child lives, and a saved
+    resolved scenario reloads from any folder. Packaged names stay names.
+    """
+    for keys in DATA_PATHS:
+        node = data
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        value = node.get(keys[-1]) if isinstance(node, dict) else None
+        is_path = isinstance(value, str) and ("/" in value or value.endswith(".csv"))
+        if is_path and not Path(value).is_absolute():
+            node[keys[-1]] = str((directory / value).resolve())
+
+
 def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
     path = path.resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise InputError(problem(chain[-1], "extends", "no cycle of extends", cycle))
     data = read_yaml(path)
+    _anchor_data_paths(data, path.parent)
     provenance: dict[str, str] = {}
     parent = data.pop("extends", None)
     if parent is None:
@@ -453,10 +506,14 @@ def set_path(data: dict, dotted: str, value: Any, source: str = "override") -> N
     for depth, key in enumerate(keys[:-1]):
         if isinstance(node, list):
             node = node[_index(node, key, keys[: depth + 1], source)]
-            continue
-        if not isinstance(node.get(key), dict | list):
-            node[key] = {}
-        node = node[key]
+        else:
+            if not isinstance(node.get(key), dict | list):
+                node[key] = {}
+            node = node[key]
+        if not isinstance(node, dict | list):
+            reached = ".".join(keys[: depth + 1])
+            raise InputError(problem(source, dotted, f"a path into mappings or lists, but "
+                                     f"{reached} holds a single value", node))
     last = keys[-1]
     if isinstance(node, list):
         node[_index(node, last, keys, source)] = value
@@ -527,10 +584,15 @@ def did_you_mean(word: str, choices) -> str:
 
 
 def _source_of(path: str, provenance: dict, default: str) -> str:
+    """The file (or override) that last wrote `path`, a field below it, or its parent."""
+    below = [source for key, source in provenance.items()
+             if key == path or key.startswith(f"{path}.")]
+    if below:
+        return below[-1]  # provenance is in order of writing: base, child, overrides
     while path:
+        path = path.rpartition(".")[0]
         if path in provenance:
             return provenance[path]
-        path = path.rpartition(".")[0]
     return default
 
 

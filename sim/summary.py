@@ -72,7 +72,7 @@ def format_summary(summary: dict, spec: ScenarioSpec) -> str:
     lines = [
         f"{spec.metadata.name}: {summary['steps']} {spec.metadata.unit}ly steps, "
         f"{summary['first_date']} to {summary['last_date']}",
-        f"runs: {runs}" + (f" (mean [2.5%, 97.5%] over runs)" if runs > 1 else
+        f"runs: {runs}" + (" (mean [2.5%, 97.5%] over runs)" if runs > 1 else
                            f", seed {summary['seeds'][0]}"),
     ]
     blocs = list(spec.blocs)
@@ -112,6 +112,9 @@ def format_summary(summary: dict, spec: ScenarioSpec) -> str:
         if votes:
             lines.append("  UN vote: " + ", ".join(f"{label} {_cell(s, digits, runs)}"
                                                    for label, s in votes))
+    late = [str(c) for c in spec.report.checkpoints if spec.step_of(c) > spec.metadata.steps]
+    if late:
+        lines += ["", f"checkpoints after the last step (not reached): {', '.join(late)}"]
     if summary["across"]:
         lines += ["", "across proposals:"]
         lines += [f"  {key}: {_cell(s, 2, runs)}" for key, s in summary["across"].items()]

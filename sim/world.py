@@ -362,7 +362,7 @@ def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
 def _draw_thresholds(world: World, rng: np.random.Generator) -> None:
     """Heterogeneous resistance: theta = mean + power * cyber_power + sd * z, z ~ N(0, 1)."""
     threshold = np.empty(world.n_actors)
-    for i, kind in enumerate(KINDS):
+    for kind in KINDS:
         rule = getattr(world.spec.behaviour, kind).threshold
         rows = world.slices[kind]
         count = rows.stop - rows.start
@@ -411,7 +411,7 @@ def _set_proposals(world: World) -> None:
     world.legitimacy = np.zeros((p, 3))
     world.campaigns = []
     world.votes_due = []
-    for k, (pid, proposal) in enumerate(spec.proposals.items()):
+    for k, proposal in enumerate(spec.proposals.values()):
         for dim, value in proposal.content.items():
             world.content[k, world.dimensions.index(dim)] = value
         world.bindingness[k] = proposal.bindingness

@@ -14,11 +14,6 @@ TINY = DATA / "tiny.yaml"
 BASELINE = ROOT / "scenarios" / "paris_call_2018.yaml"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long-running (deselect with -m 'not slow')")
-    config.addinivalue_line("markers", "browser: drives a real browser (chromium)")
-
-
 @pytest.fixture(scope="session")
 def tiny_spec():
     return load_scenario(TINY)

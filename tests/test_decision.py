@@ -73,7 +73,7 @@ def test_terms_stay_in_their_ranges(baseline_spec):
     assert terms["align"].min() >= -1 - 1e-12 and terms["align"].max() <= 1 + 1e-12
     assert terms["cost"].min() >= 0
     for name in ("peers", "momentum", "federated"):
-        assert 0 <= terms[name].min() and terms[name].max() <= 1 + 1e-12
+        assert terms[name].min() >= 0 and terms[name].max() <= 1 + 1e-12
     assert np.abs(terms["leader"]).max() <= world.cohesion.max() + 1e-12
 
 

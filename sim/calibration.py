@@ -1,0 +1,337 @@
+"""`cybernorms calibrate TARGETS`: fit behaviour coefficients to aggregate public facts.
+
+A targets file names the scenario, the dated targets (value, tolerance, source),
+the coefficients to search (dotted paths with ranges) and the search budget.
+
+Loss: L(theta) = sum over targets of ((simulated mean - value) / tolerance)^2, the
+mean taken over replications that share their seeds across candidates (common
+random numbers, so candidates are compared on the same worlds and draws).
+
+Search: a Latin hypercube over the ranges (scipy.stats.qmc, seeded), the scenario's
+current values as one more candidate; then `rounds` further hypercubes, each in a box
+shrunk (by `shrink` per round) around the best candidate so far, which is carried
+into every round so the loss never gets worse. The best candidate is run
+`replications` (>= 50) times for the fit table: target vs simulated mean and 90%
+spread of runs (5th-95th percentile). A count target passes if its value lies inside
+the spread; an actor
+target ("does not sign by date") passes if the share of runs in which the actor
+signed is within the tolerance of the value.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from sim.errors import InputError, problem
+from sim.execution import TaskError, execute
+from sim.runs import derive_seed, run_batch, spec_for
+from sim.scenario import TimePoint, _problems_from, read_yaml
+from sim.store import provenance, write_json, write_table, write_text
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Target(Spec):
+    """One fact: a run metric (`metric`) or whether one actor had signed (`actor`)."""
+
+    metric: str | None = None
+    actor: str | None = None
+    proposal: str
+    at: TimePoint
+    value: float
+    tolerance: float = Field(gt=0)
+    source: str
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.metric is None) == (self.actor is None):
+            raise ValueError("give exactly one of metric or actor")
+        return self
+
+    @property
+    def label(self) -> str:
+        what = self.metric if self.metric else f"{self.actor} signed"
+        return f"{what} @ {self.at}"
+
+
+class Stage(Spec):
+    candidates: int = Field(ge=1)
+    replications: int = Field(ge=1)
+    rounds: int = Field(1, ge=1)
+
+
+class Search(Spec):
+    """Explore the whole box, then refine `rounds` times in a box shrunk around the best."""
+
+    seed: int = 0
+    explore: Stage = Stage(candidates=120, replications=6)
+    refine: Stage = Stage(candidates=60, replications=12, rounds=3)
+    shrink: Annotated[float, Field(gt=0, le=1)] = 0.3
+
+
+class CalibrationSpec(Spec):
+    name: str
+    compiled: date = Field(description="when the targets were compiled")
+    scenario: str
+    replications: int = Field(50, ge=2)
+    search: Search = Search()
+    parameters: dict[str, tuple[float, float]]
+    targets: list[Target]
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        for path, (low, high) in self.parameters.items():
+            if not low < high:
+                raise ValueError(f"parameters.{path}: a range [low, high] with low < high")
+        return self
+
+
+def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        spec = CalibrationSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_problems_from(exc, {}, str(path))) from None
+    scenario = (path.parent / spec.scenario).resolve()
+    if not scenario.is_file():
+        raise InputError(problem(path, "scenario", "an existing scenario file (relative to "
+                                 "the targets file)", spec.scenario))
+    return spec, scenario
+
+
+def _base_overrides(calibration: CalibrationSpec, scenario: Path) -> dict:
+    """Checkpoints at every target date, and no steps beyond the last one."""
+    spec = spec_for(scenario)
+    steps = sorted({spec.step_of(t.at) for t in calibration.targets})
+    checkpoints = [t.at for t in calibration.targets]
+    iso3 = set(spec_states(spec))
+    unknown = [t.actor for t in calibration.targets if t.actor and t.actor not in iso3]
+    if unknown:
+        raise InputError(problem("targets", "targets.actor", "ISO3 codes of states in the "
+                                 "scenario", unknown))
+    followed = {t.actor for t in calibration.targets if t.actor}
+    return {"report.checkpoints": sorted(set(checkpoints), key=str),
+            "report.swing_states": sorted(set(spec.report.swing_states) | followed),
+            "metadata.steps": max(steps)}
+
+
+def spec_states(spec) -> list[str]:
+    from sim.roster import load_states
+
+    return list(load_states(spec.world.states.roster, spec.base_dir).frame["iso3"])
+
+
+def _observe(records, calibration: CalibrationSpec) -> np.ndarray:
+    """(runs, targets) simulated values."""
+    values = np.full((len(records), len(calibration.targets)), np.nan)
+    for r, record in enumerate(records):
+        metrics = record.metrics.set_index(["proposal", "metric", "at"])["value"]
+        for t, target in enumerate(calibration.targets):
+            at = target.at.isoformat() if isinstance(target.at, date) else str(target.at)
+            metric = target.metric or f"joined_{target.actor}"
+            values[r, t] = metrics.get((target.proposal, metric, at), np.nan)
+    return values
+
+
+def loss(values: np.ndarray, calibration: CalibrationSpec) -> float:
+    goal = np.array([t.value for t in calibration.targets])
+    tolerance = np.array([t.tolerance for t in calibration.targets])
+    mean = np.nanmean(values, axis=0)
+    return float(np.sum(((mean - goal) / tolerance) ** 2))
+
+
+def _evaluate(scenario: str, overrides: dict, seeds: list[int],
+              tables: tuple[str, ...] = ("metrics",)):
+    return run_batch(scenario, overrides, seeds, tables)
+
+
+def _candidates(ranges: dict[str, tuple[float, float]], count: int, seed: int,
+                centre: dict | None = None, shrink: float = 1.0) -> list[dict]:
+    names = list(ranges)
+    lows = np.array([ranges[n][0] for n in names])
+    highs = np.array([ranges[n][1] for n in names])
+    if centre is not None:
+        half = (highs - lows) * shrink / 2
+        middle = np.array([centre[n] for n in names])
+        lows, highs = np.maximum(lows, middle - half), np.minimum(highs, middle + half)
+    sample = qmc.LatinHypercube(d=len(names), seed=seed).random(count)
+    points = qmc.scale(sample, lows, highs)
+    return [{n: float(round(v, 4)) for n, v in zip(names, row, strict=True)} for row in points]
+
+
+def _current_values(scenario: Path, names) -> dict:
+    data = spec_for(scenario).model_dump(by_alias=True)
+    values = {}
+    for name in names:
+        node: Any = data
+        for key in name.split("."):
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        values[name] = float(node)
+    return values
+
+
+def _stage(scenario, base, candidates, seeds, backend, workers, log) -> list[dict]:
+    tasks = [(str(scenario), {**base, **c}, seeds) for c in candidates]
+    results = []
+    for index, records in execute(_evaluate, tasks, backend=backend, workers=workers):
+        if isinstance(records, TaskError):
+            raise RuntimeError(f"calibration run failed: {records.traceback}")
+        results.append((index, records))
+        if log and len(results) % max(1, len(tasks) // 10) == 0:
+            log(f"  {len(results)}/{len(tasks)} candidates")
+    results.sort(key=lambda pair: pair[0])
+    return [{"candidate": candidates[i], "records": records} for i, records in results]
+
+
+def calibrate(targets_path: str | Path, *, backend: str = "process", workers: int | None = None,
+              log=print) -> dict:
+    """Run the search and the final fit; return the fit table and the best coefficients."""
+    calibration, scenario = load_targets(targets_path)
+    base = _base_overrides(calibration, scenario)
+    search = calibration.search
+    names = list(calibration.parameters)
+
+    def seeds(count):
+        return [derive_seed(search.seed, "calibration", r) for r in range(count)]
+
+    current = _current_values(scenario, names)
+    history: list[dict] = []
+
+    def score(stage: str, candidates: list[dict], replications: int) -> tuple[float, dict]:
+        log(f"{stage}: {len(candidates)} candidates x {replications} replications")
+        for item in _stage(scenario, base, candidates, seeds(replications), backend, workers,
+                           log):
+            value = loss(_observe(item["records"], calibration), calibration)
+            history.append({"stage": stage, "loss": value, **item["candidate"]})
+        ranked = [h for h in history if h["stage"] == stage]
+        top = min(ranked, key=lambda h: h["loss"])
+        log(f"  best loss {top['loss']:.2f}")
+        return top["loss"], {n: top[n] for n in names}
+
+    best_loss, best = score("explore", [current] + _candidates(
+        calibration.parameters, search.explore.candidates, search.seed),
+        search.explore.replications)
+    shrink = 1.0
+    for round_ in range(1, search.refine.rounds + 1):
+        shrink *= search.shrink
+        candidates = [best] + _candidates(calibration.parameters, search.refine.candidates,
+                                          search.seed + round_, centre=best, shrink=shrink)
+        best_loss, best = score(f"refine {round_}", candidates, search.refine.replications)
+    log(f"final fit of the best candidate with {calibration.replications} replications")
+
+    final_seeds = [derive_seed(search.seed, "fit", r) for r in range(calibration.replications)]
+    chunks = [final_seeds[i:i + 5] for i in range(0, len(final_seeds), 5)]
+    full = {**base, **best, "metadata.steps": spec_for(scenario).metadata.steps}
+    tasks = [(str(scenario), full, chunk, ("metrics", "steps")) for chunk in chunks]
+    records = []
+    for _, batch in sorted(execute(_evaluate, tasks, backend=backend, workers=workers),
+                           key=lambda x: x[0]):
+        if isinstance(batch, TaskError):
+            raise RuntimeError(f"calibration run failed: {batch.traceback}")
+        records.extend(batch)
+    values = _observe(records, calibration)
+    table = fit_table(values, calibration)
+    return {"calibration": calibration, "scenario": scenario, "best": best,
+            "current": current, "loss": loss(values, calibration), "fit": table,
+            "search": pd.DataFrame(history), "seeds": final_seeds,
+            "steps": pd.concat([r.steps for r in records], ignore_index=True)}
+
+
+def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
+    rows = []
+    for t, target in enumerate(calibration.targets):
+        column = values[:, t]
+        low, high = np.nanpercentile(column, [5, 95])
+        mean = float(np.nanmean(column))
+        if target.actor:
+            passed = abs(mean - target.value) <= target.tolerance
+        else:
+            passed = low <= target.value <= high
+        rows.append({
+            "target": target.label,
+            "proposal": target.proposal,
+            "value": target.value,
+            "tolerance": target.tolerance,
+            "simulated_mean": mean,
+            "p05": float(low),
+            "p95": float(high),
+            "passed": bool(passed),
+            "source": target.source,
+        })
+    return pd.DataFrame(rows)
+
+
+def markdown_fit(result: dict) -> str:
+    calibration = result["calibration"]
+    table = result["fit"]
+    lines = [
+        f"# Calibration fit: {calibration.name}",
+        "",
+        f"Targets compiled {calibration.compiled}; scenario `{Path(result['scenario']).name}`; "
+        f"{calibration.replications} replications of the best candidate "
+        f"(seeds derived from search seed {calibration.search.seed}); loss "
+        f"{result['loss']:.2f}.",
+        "",
+        "| target | value | tolerance | simulated mean | 90% spread of runs | pass | source |",
+        "|---|---:|---:|---:|---|:---:|---|",
+    ]
+    for row in table.itertuples():
+        spread = f"{row.p05:.3g} - {row.p95:.3g}"
+        lines.append(f"| {row.target} | {row.value:g} | {row.tolerance:g} | "
+                     f"{row.simulated_mean:.3g} | {spread} | {'yes' if row.passed else 'no'} | "
+                     f"{row.source} |")
+    return "\n".join(lines)
+
+
+def fit_figure(result: dict):
+    """Simulated signers by kind (mean, 90% band) with the count targets as markers."""
+    from sim.plots import adoption_curves
+
+    calibration = result["calibration"]
+    spec = spec_for(result["scenario"])
+    rows = [{"kind": t.metric.removeprefix("signers_"), "value": t.value,
+             "date": t.at if isinstance(t.at, date) else spec.timeline.date_of_step(t.at)}
+            for t in calibration.targets
+            if t.metric and t.metric.startswith("signers_")]
+    proposal = calibration.targets[0].proposal
+    return adoption_curves({"simulated (best fit)": result["steps"]}, proposal,
+                           targets=pd.DataFrame(rows))
+
+
+def write_result(result: dict, out: str | Path) -> Path:
+    from sim.plots import save_figure
+
+    out = Path(out)
+    calibration = result["calibration"]
+    save_figure(fit_figure(result), out / "fit", (
+        f"Calibration of {calibration.name}: signatories by kind, mean and 90% band of "
+        f"{calibration.replications} runs of the best candidate (seeds "
+        f"{result['seeds'][0]}...), observed targets as diamonds. Targets compiled "
+        f"{calibration.compiled}."))
+    write_text(out / "fit.md", markdown_fit(result) + "\n")
+    write_table(out / "fit.csv", result["fit"])
+    write_table(out / "search.csv", result["search"])
+    write_text(out / "best.yaml", yaml.safe_dump(result["best"], sort_keys=False))
+    write_json(out / "manifest.json", {
+        "targets": result["calibration"].name,
+        "scenario": str(result["scenario"]),
+        "loss": result["loss"],
+        "best": result["best"],
+        "seeds": result["seeds"],
+        **provenance(),
+    })
+    return out
+
+
+__all__ = ["calibrate", "fit_table", "load_targets", "loss", "markdown_fit", "write_result"]

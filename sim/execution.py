@@ -1,0 +1,122 @@
+"""Running many independent tasks: in-process, on a local process pool, or on Dask.
+
+`execute` yields (index, result) as tasks finish, keeping a bounded number in flight
+so memory stays flat however many tasks there are. Tasks are plain picklable
+callables with arguments; results come back in completion order, so callers that
+need an order sort by index. Dask is imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+BACKENDS = ("serial", "process", "dask")
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+
+
+def _context():
+    # fork starts workers instantly with the parent's imports; elsewhere spawn
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def execute(function: Callable[..., Any], tasks: Iterable[tuple], *, backend: str = "process",
+            workers: int | None = None, scheduler: str | None = None,
+            in_flight: int | None = None) -> Iterator[tuple[int, Any]]:
+    """Call `function(*task)` for every task; yield (task index, result) as each finishes.
+
+    Exceptions raised by a task are yielded as the result (not raised), so one failed
+    task never stops the others; callers decide what a failure means.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    workers = workers or default_workers()
+    if backend == "serial" or (backend == "process" and workers == 1):
+        for index, task in enumerate(tasks):
+            yield index, _guarded(function, task)
+        return
+    limit = in_flight or 2 * workers
+    if backend == "process":
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            yield from _bounded(lambda task: pool.submit(_guarded, function, task), tasks, limit)
+        return
+    yield from _dask(function, tasks, workers, scheduler, limit)
+
+
+def _guarded(function, task):
+    try:
+        return function(*task)
+    except Exception as exc:  # reported to the caller as a value, with its traceback text
+        import traceback
+
+        return TaskError(type(exc).__name__, str(exc), traceback.format_exc())
+
+
+class TaskError:
+    """A task that raised: kept as a value so a sweep can record it and go on."""
+
+    def __init__(self, kind: str, message: str, traceback: str):
+        self.kind, self.message, self.traceback = kind, message, traceback
+
+    def __repr__(self) -> str:
+        return f"TaskError({self.kind}: {self.message})"
+
+
+def _bounded(submit, tasks, limit) -> Iterator[tuple[int, Any]]:
+    pending: dict = {}
+    iterator = enumerate(tasks)
+    exhausted = False
+    while pending or not exhausted:
+        while not exhausted and len(pending) < limit:
+            try:
+                index, task = next(iterator)
+            except StopIteration:
+                exhausted = True
+                break
+            pending[submit(task)] = index
+        if not pending:
+            break
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield pending.pop(future), future.result()
+
+
+def _dask(function, tasks, workers, scheduler, limit) -> Iterator[tuple[int, Any]]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        iterator = enumerate(tasks)
+        futures = {}
+        for index, task in iterator:
+            futures[client.submit(_guarded, function, task, pure=False)] = index
+            if len(futures) >= limit:
+                break
+        queue = as_completed(list(futures))
+        for future in queue:
+            index = futures.pop(future)
+            yield index, future.result()
+            future.release()
+            following = next(iterator, None)
+            if following is not None:
+                new = client.submit(_guarded, function, following[1], pure=False)
+                futures[new] = following[0]
+                queue.add(new)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,148 @@
+"""Figures for papers: adoption curves, bloc curves and coverage, from tidy step tables.
+
+Every figure reads the `steps` table of one or more runs (several runs give a mean
+line and a band holding the middle 90% of runs), is readable in greyscale (line
+styles and markers differ, bands are grey), has labelled axes with units, and is
+saved as vector (PDF, SVG) and PNG with a caption file recording what produced it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.scenario import KINDS  # noqa: E402
+from sim.store import atomic_path, write_text  # noqa: E402
+
+STYLES = [
+    {"linestyle": "-", "marker": None},
+    {"linestyle": "--", "marker": None},
+    {"linestyle": ":", "marker": None},
+    {"linestyle": "-.", "marker": None},
+    {"linestyle": "-", "marker": "o", "markevery": 0.1, "markersize": 3},
+    {"linestyle": "--", "marker": "s", "markevery": 0.1, "markersize": 3},
+]
+GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65"]
+KIND_LABELS = {"state": "States", "firm": "Firms", "civil": "Civil society"}
+
+
+def _style(i: int) -> dict:
+    return {"color": GREYS[i % len(GREYS)], **STYLES[i % len(STYLES)], "linewidth": 1.4}
+
+
+def band(steps: pd.DataFrame, column: str, low: float = 5, high: float = 95) -> pd.DataFrame:
+    """Per date: mean and the [low, high] percentiles of `column` over runs."""
+    grouped = steps.groupby("date")[column]
+    return pd.DataFrame({
+        "mean": grouped.mean(),
+        "low": grouped.quantile(low / 100),
+        "high": grouped.quantile(high / 100),
+    })
+
+
+def _plot_band(ax, stats: pd.DataFrame, label: str, i: int, shade: bool) -> None:
+    ax.plot(stats.index, stats["mean"], label=label, **_style(i))
+    if shade:
+        ax.fill_between(stats.index, stats["low"], stats["high"], color="0.5", alpha=0.2,
+                        linewidth=0)
+
+
+def _dates_axis(ax) -> None:
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
+    ax.grid(True, color="0.9", linewidth=0.6)
+
+
+def adoption_curves(runs: dict[str, pd.DataFrame] | pd.DataFrame, proposal: str,
+                    targets: pd.DataFrame | None = None):
+    """Signers over time by kind, one panel per kind; one line (and band) per scenario.
+
+    `runs` maps a scenario label to its steps table (or is one steps table);
+    `targets` (columns kind, date, value) adds observed points as markers.
+    """
+    runs = {"": runs} if isinstance(runs, pd.DataFrame) else runs
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), constrained_layout=True)
+    for ax, kind in zip(axes, KINDS, strict=True):
+        for i, (label, steps) in enumerate(runs.items()):
+            mine = steps[steps["proposal"] == proposal]
+            several = mine["run_id"].nunique() > 1 if "run_id" in mine else False
+            _plot_band(ax, band(mine, f"signers_{kind}"), label or "simulated", i, several)
+        if targets is not None:
+            mine = targets[targets["kind"] == kind]
+            ax.plot(pd.to_datetime(mine["date"]), mine["value"], "kD", markersize=5,
+                    markerfacecolor="white", label="observed")
+        ax.set_title(KIND_LABELS[kind], fontsize=10)
+        ax.set_ylabel("signatories (count)")
+        _dates_axis(ax)
+    axes[0].legend(fontsize=8, frameon=False)
+    return fig
+
+
+def bloc_curves(steps: pd.DataFrame, proposal: str, blocs: Sequence[str]):
+    """State signers per bloc over time (mean and 90% band of runs)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), constrained_layout=True)
+    mine = steps[steps["proposal"] == proposal]
+    several = mine["run_id"].nunique() > 1
+    for i, bloc in enumerate(blocs):
+        _plot_band(ax, band(mine, f"state_signers_{bloc}"), bloc, i, several)
+    ax.set_ylabel("state signatories (count)")
+    ax.set_title("State signatories by bloc", fontsize=10)
+    _dates_axis(ax)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def coverage_curves(runs: dict[str, pd.DataFrame] | pd.DataFrame, proposal: str):
+    """Share of states and of world GDP covered, with the one-third tipping line."""
+    runs = {"": runs} if isinstance(runs, pd.DataFrame) else runs
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), constrained_layout=True, sharey=True)
+    for ax, column, title in zip(axes, ("share_states", "share_gdp"),
+                                 ("Share of UN member states", "Share of world GDP (2018)"),
+                                 strict=True):
+        for i, (label, steps) in enumerate(runs.items()):
+            mine = steps[steps["proposal"] == proposal]
+            _plot_band(ax, band(mine, column), label or "simulated", i,
+                       mine["run_id"].nunique() > 1)
+        if column == "share_states":
+            ax.axhline(1 / 3, color="0.3", linewidth=0.8, linestyle=(0, (1, 2)))
+            ax.annotate("tipping point (1/3)", (0.02, 1 / 3 + 0.015),
+                        xycoords=("axes fraction", "data"), fontsize=8, color="0.3")
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, 1)
+        _dates_axis(ax)
+    axes[0].set_ylabel("share covered (0-1)")
+    axes[0].legend(fontsize=8, frameon=False)
+    return fig
+
+
+def save_figure(fig, stem: str | Path, caption: str,
+                formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
+    """Write the figure in each format (atomically) and `<stem>.caption.txt`."""
+    stem = Path(stem)
+    written = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=200 if fmt == "png" else None,
+                        metadata={"Creator": "cybernorms"} if fmt != "png" else None)
+        written.append(path)
+    written.append(write_text(stem.with_suffix(".caption.txt"), caption.strip() + "\n"))
+    plt.close(fig)
+    return written
+
+
+def steps_of(records) -> pd.DataFrame:
+    """Concatenate the steps tables of several RunRecords."""
+    return pd.concat([r.steps for r in records], ignore_index=True)
+
+
+__all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "save_figure",
+           "steps_of"]
