@@ -56,7 +56,7 @@ class ActorAgent(mesa.Agent):
         name, kind, bloc, home: who it is (home is the home state's agent).
         interests, salience: per dimension (mappings onto the World arrays).
         weight, cyber_power, threshold: scalars.
-        signed, opposed: per proposal; signed_date: the date of the latest signature.
+        signed, opposed: per proposal; signed_date: the date of the first signature.
     """
 
     kind = "actor"

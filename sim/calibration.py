@@ -3,7 +3,7 @@
 A targets file names the scenario, the dated targets (value, tolerance, source),
 the coefficients to search (dotted paths with ranges) and the search budget.
 
-Loss: L(theta) = sum over targets of ((simulated mean - value) / tolerance)^2, the
+Loss: L(theta) = sum over targets of weight * ((simulated mean - value) / tolerance)^2, the
 mean taken over replications that share their seeds across candidates (common
 random numbers, so candidates are compared on the same worlds and draws).
 
@@ -50,6 +50,7 @@ class Target(Spec):
     at: TimePoint
     value: float
     tolerance: float = Field(gt=0)
+    weight: float = Field(1.0, ge=0, description="weight of this target in the loss")
     source: str
 
     @model_validator(mode="after")
@@ -147,8 +148,9 @@ def _observe(records, calibration: CalibrationSpec) -> np.ndarray:
 def loss(values: np.ndarray, calibration: CalibrationSpec) -> float:
     goal = np.array([t.value for t in calibration.targets])
     tolerance = np.array([t.tolerance for t in calibration.targets])
+    weight = np.array([t.weight for t in calibration.targets])
     mean = np.nanmean(values, axis=0)
-    return float(np.sum(((mean - goal) / tolerance) ** 2))
+    return float(np.sum(weight * ((mean - goal) / tolerance) ** 2))
 
 
 def _evaluate(scenario: str, overrides: dict, seeds: list[int],

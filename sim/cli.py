@@ -73,7 +73,7 @@ def validate_command(args: argparse.Namespace) -> int:
 def schema_command(args: argparse.Namespace) -> int:
     from sim.scenario import scenario_json_schema
 
-    print(json.dumps(scenario_json_schema(), indent=2))
+    print(json.dumps(scenario_json_schema(partial=args.partial), indent=2))
     return 0
 
 
@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check scenario files; non-zero exit on the first bad one")
     p.add_argument("files", nargs="+")
 
-    sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    p.add_argument("--partial", action="store_true",
+                   help="no required fields: for files that extend another")
 
     p = sub.add_parser("calibrate", help="fit behaviour coefficients to a dated targets file")
     p.add_argument("targets", help="targets YAML (see experiments/calibrate_paris_call_2018.yaml)")

@@ -4,7 +4,7 @@
 `report.checkpoints`. Measures:
 
 - signers_<kind>, state_signers_<bloc>, share_states, share_gdp: counts and coverage;
-- opposers_state: states whose utility is below -theta at the end;
+- opposers_state: states that opposed (U < -theta) when they last considered it;
 - joined_<ISO3>: 1 if that named swing state had signed (0 otherwise);
 - polarisation: max minus min over blocs of the share of the bloc's states that signed;
 - tipping_step: first step with at least ceil(N_states / 3) state signers

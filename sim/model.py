@@ -119,7 +119,7 @@ class NormDiplomacyModel(mesa.Model):
             AGENT_CLASSES[kind](self, row) for row, kind in enumerate(self.world.kind)
         ]
         self.pending_utility = np.zeros(self.world.signed.shape)
-        self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events]
+        self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events.values()]
         checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
         self.history = History(self.world, checkpoints)
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
@@ -215,20 +215,34 @@ class NormDiplomacyModel(mesa.Model):
         self.agents.shuffle_do("consider")
         return self.pending_utility.copy()
 
+    def focus(self) -> np.ndarray:
+        """(N, P): who must consider what this step, besides the randomly activated.
+
+        Everyone eligible at a proposal's launch (the pre-negotiated signatures), and
+        every target of a campaign that convenes a forum at its start.
+        """
+        world = self.world
+        focus = np.zeros(world.signed.shape, dtype=bool)
+        focus[:, world.launch_step == self.steps] = True
+        for campaign in world.campaigns:
+            if campaign.convenes and campaign.start == self.steps:
+                focus[:, campaign.proposal] |= campaign.target > 0
+        return focus
+
     def decide(self) -> None:
         """Activated actors sign when U + noise > theta and withdraw below theta - h.
 
-        In a proposal's launch step every eligible actor considers it, in
-        `launch_rounds` synchronous rounds (the pre-negotiated signatures).
+        Actors in focus (launch, forum) consider in `launch_rounds` synchronous rounds,
+        so some follow those who moved in the round before, within the same step.
         """
         world = self.world
-        launching = world.launch_step == self.steps
-        rounds = self.spec.behaviour.launch_rounds if launching.any() else 1
+        focus = self.focus()
+        rounds = self.spec.behaviour.launch_rounds if focus.any() else 1
         for round_ in range(rounds):
             activated = self.behaviour_rng.random(world.n_actors) < world.activation
             noise = self.behaviour_rng.logistic(size=world.signed.shape)
-            wanted = launching if round_ else launching | activated[:, None]
-            considering = np.asarray(wanted) & world.eligible & world.launched
+            wanted = focus if round_ else focus | activated[:, None]
+            considering = wanted & world.eligible & world.launched
             self._apply_decisions(self.utilities(), noise, considering)
 
     def _apply_decisions(self, u: np.ndarray, noise: np.ndarray, considering: np.ndarray):

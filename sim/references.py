@@ -31,6 +31,7 @@ class Names:
     initiatives: set[str]
     actor_ids: set[str]
     attributes: set[str]
+    firm_ids: set[str] = field(default_factory=set)
     categories: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -143,6 +144,7 @@ def gather_names(spec: ScenarioSpec, states: Table, named: dict[str, Table]) -> 
         actor_ids=actor_ids,
         attributes=attributes,
         categories=categories,
+        firm_ids={slug(n) for n in named["firm"].frame["name"]} if "firm" in named else set(),
     )
 
 
@@ -207,17 +209,24 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
         if proposal.sponsor is not None:
             check.expect(f"{path}.sponsor", proposal.sponsor, names.actor_ids,
                          "an actor id (iso3 or a named actor's id)")
+            sponsor_kind = "state" if proposal.sponsor in names.iso3 else (
+                "firm" if proposal.sponsor in names.firm_ids else "civil")
+            if proposal.sponsor in names.actor_ids and sponsor_kind not in proposal.open_to:
+                check.problems.append(problem(
+                    source_of(f"{path}.sponsor"), f"{path}.sponsor",
+                    f"a sponsor who may sign it ({sponsor_kind} is not in open_to "
+                    f"{proposal.open_to})", proposal.sponsor))
         for other in proposal.rivals or {}:
             check.expect(f"{path}.rivals.{other}", other, names.proposals - {pid},
                          "another proposal id")
-        for index, campaign in enumerate(proposal.outreach):
+        for name, campaign in proposal.outreach.items():
             for t, target in enumerate(campaign.targets):
-                check.selector(f"{path}.outreach.{index}.targets.{t}.select", target.select)
+                check.selector(f"{path}.outreach.{name}.targets.{t}.select", target.select)
 
-    for index, event in enumerate(spec.events):
-        check.selector(f"events.{index}.select", event.select)
-        check.dimensions(f"events.{index}.interests", event.interests)
-        check.dimensions(f"events.{index}.salience", event.salience)
+    for name, event in spec.events.items():
+        check.selector(f"events.{name}.select", event.select)
+        check.dimensions(f"events.{name}.interests", event.interests)
+        check.dimensions(f"events.{name}.salience", event.salience)
 
     if check.problems:
         raise InputError(check.problems)

@@ -259,13 +259,18 @@ class Initiative(Spec):
 
 
 class Campaign(Spec):
-    """Sponsor outreach: effect = budget * weight(targets) * exp(-decay * steps since start)."""
+    """Sponsor outreach: effect = budget * weight(targets) * exp(-decay * steps since start).
+
+    A campaign that `convenes` holds a forum at its start: every target reconsiders
+    the proposal that step (as at a launch), not only the randomly activated.
+    """
 
     start: TimePoint | None = None
     end: TimePoint | None = None
     budget: NonNegative = 1.0
     decay: NonNegative = 0.0
     targets: list[Target] = []
+    convenes: bool = False
 
 
 class UNVote(Spec):
@@ -290,7 +295,7 @@ class Proposal(Spec):
     sponsor: str | None = None
     launch: TimePoint = 1
     federates: Names = []
-    outreach: list[Campaign] = []
+    outreach: dict[Identifier, Campaign] = {}
     rivals: dict[str, Unit] | None = None
     un_vote: UNVote | None = None
 
@@ -362,7 +367,7 @@ class ScenarioSpec(Spec):
     initiatives: dict[Identifier, Initiative] = {}
     proposals: dict[Identifier, Proposal]
     behaviour: Behaviour = Behaviour()
-    events: list[Event] = []
+    events: dict[Identifier, Event] = {}
 
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path | None = PrivateAttr(None)
@@ -498,7 +503,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
 
 
 def set_path(data: dict, dotted: str, value: Any, source: str = "override") -> None:
-    """Set `a.b.c` in nested data, creating mappings; list items by index (`events.0.at`)."""
+    """Set `a.b.c` in nested data, creating mappings; list items by index (`x.targets.0`)."""
     keys = dotted.split(".")
     if not dotted or any(not k for k in keys):
         raise InputError(problem(source, dotted, "a dotted path such as proposals.x.bindingness"))
@@ -702,12 +707,30 @@ def _relative(path: str) -> str:
         return path
 
 
-def scenario_json_schema() -> dict:
-    """JSON Schema of the scenario format (for editors and external validators)."""
+def scenario_json_schema(partial: bool = False) -> dict:
+    """JSON Schema of the scenario format (for editors and external validators).
+
+    `partial=True` is for files that `extends:` another and so hold only what they
+    change: nothing is required, and any field may be null (which deletes it).
+    """
     schema = ScenarioSpec.model_json_schema(by_alias=True, mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "cybernorms scenario"
-    return schema
+    schema["title"] = "cybernorms scenario" + (" (partial, for extends:)" if partial else "")
+    return _without_required(schema) if partial else schema
+
+
+def _without_required(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _without_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: {"anyOf": [v, {"type": "null"}]}
+                             for k, v in out["properties"].items()}
+    if isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = {"anyOf": [out["additionalProperties"], {"type": "null"}]}
+    return out
 
 
 __all__ = [

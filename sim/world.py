@@ -34,6 +34,7 @@ class Campaign:
     budget: float
     decay: float
     target: np.ndarray
+    convenes: bool = False
 
 
 @dataclass(eq=False)
@@ -53,6 +54,7 @@ class World:
         ids, names: (N,) actor ids (iso3 for states) and display names.
         home: (N,) index of the home state (a state's home is itself).
         category: (N,) sector of firms / type of civil society ("" for states).
+        generated: (N,) True for actors drawn from the scenario (not states or named).
         subregion: (N,) UN subregion of the home state.
         bloc: (N,) index into `bloc_ids` (-1: no bloc); non-states take their home's bloc.
         attributes: name -> (N,) floats (NaN where an attribute does not apply).
@@ -73,6 +75,7 @@ class World:
     category: np.ndarray
     subregion: np.ndarray
     attributes: dict[str, np.ndarray]
+    generated: np.ndarray
     membership_names: list[str]
     membership: np.ndarray
     dimensions: list[str]
@@ -159,6 +162,7 @@ class _Block:
 
     ids: list
     names: list
+    n_named: int
     home: np.ndarray
     category: np.ndarray
     size: np.ndarray
@@ -209,6 +213,7 @@ def _population(kind: str, spec: Population, states: Table, base_dir,
     return _Block(
         ids=ids,
         names=names,
+        n_named=n_named,
         home=np.asarray(homes, dtype=np.int64).reshape(total),
         category=np.asarray(categories, dtype=object).reshape(total),
         size=np.asarray(sizes, dtype=float).reshape(total),
@@ -268,6 +273,9 @@ def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
         category=np.r_[np.full(n_states, "", dtype=object), firms.category, civil.category],
         subregion=frame["un_subregion"].to_numpy(object)[home],
         attributes=attributes,
+        generated=np.r_[np.zeros(n_states, bool),
+                        np.arange(n_firms) >= firms.n_named,
+                        np.arange(n_civil) >= civil.n_named],
         membership_names=membership_names,
         membership=np.column_stack([flags[m] for m in membership_names]),
         dimensions=list(spec.dimensions),
@@ -379,7 +387,7 @@ def _join_initiatives(world: World, rng: np.random.Generator) -> None:
         if initiative.members is not None:
             member |= select(world, initiative.members)
         for uptake in initiative.uptake:
-            eligible = select(world, uptake.select)
+            eligible = select(world, uptake.select) & world.generated
             member |= eligible & (rng.random(world.n_actors) < uptake.probability)
         columns.append(member)
     if columns:
@@ -416,7 +424,7 @@ def _set_proposals(world: World) -> None:
             world.content[k, world.dimensions.index(dim)] = value
         world.bindingness[k] = proposal.bindingness
         world.eligible[:, k] = np.isin(world.kind, [KINDS.index(t) for t in proposal.open_to])
-        world.launch_step[k] = spec.step_of(proposal.launch)
+        world.launch_step[k] = max(1, spec.step_of(proposal.launch))  # earlier: opens at step 1
         if proposal.sponsor is not None:
             world.sponsor[k] = world.index_of[proposal.sponsor]
         if proposal.federates:
@@ -425,7 +433,7 @@ def _set_proposals(world: World) -> None:
         weights = np.array([spec.behaviour.legitimacy.get(kind, 0.0) if kind in proposal.open_to
                             else 0.0 for kind in KINDS])
         world.legitimacy[k] = weights / weights.sum() if weights.sum() > 0 else weights
-        for campaign in proposal.outreach:
+        for campaign in proposal.outreach.values():
             target = np.zeros(n)
             for group in campaign.targets:
                 target += group.weight * select(world, group.select)
@@ -437,6 +445,7 @@ def _set_proposals(world: World) -> None:
                 budget=campaign.budget,
                 decay=campaign.decay,
                 target=target * world.eligible[:, k],
+                convenes=campaign.convenes,
             ))
         if proposal.un_vote is not None:
             vote = proposal.un_vote

@@ -23,10 +23,11 @@ def granovetter_chain(n_steps: int = 10):
     negative threshold (signs at launch), state k has theta = (k - 0.5) / 5. With
     synchronous updating exactly one more state signs each step.
     """
-    events = [
-        {"at": 1, "select": {"iso3": [iso3]}, "threshold": {"set": (k - 0.5) / 5}}
+    events = {
+        f"threshold_{iso3.lower()}": {"at": 1, "select": {"iso3": [iso3]},
+                                      "threshold": {"set": (k - 0.5) / 5}}
         for k, iso3 in enumerate(STATES)
-    ]
+    }
     zero = {t: 0.0 for t in ("align", "cost", "leader", "momentum", "home", "federated",
                              "outreach", "rival")}
     return load_scenario({
@@ -77,7 +78,7 @@ def test_breaking_the_chain_stops_the_cascade():
     spec = granovetter_chain()
     from sim.scenario import with_overrides
 
-    spec = with_overrides(spec, {"events.2.threshold.set": 5.0})
+    spec = with_overrides(spec, {"events.threshold_ccc.threshold.set": 5.0})
     record = run_spec(spec, 1)
     metrics = record.metrics.set_index(["proposal", "metric", "at"])["value"]
     assert metrics[("pact", "signers_state", "end")] == 2

@@ -152,7 +152,7 @@ def test_event_changes_interests_at_its_step(tiny_spec):
         tiny_spec.dimensions).index("restraint")
     before = model.world.interests[row, dim]
     threshold = model.world.threshold[row]
-    event_step = tiny_spec.step_of(tiny_spec.events[0].at)
+    event_step = tiny_spec.step_of(tiny_spec.events["warming"].at)
     for _ in range(event_step - 1):
         model.step()
     assert model.world.interests[row, dim] == before

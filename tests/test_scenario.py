@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import os
 import shutil
 from pathlib import Path
@@ -126,7 +127,7 @@ def test_tiny_loads_with_dates_and_steps_mixed():
     assert spec.proposals["code"].launch == dt.date(2020, 2, 3)
     assert spec.step_of(spec.proposals["code"].launch) == 5
     assert spec.step_of(spec.proposals["code"].un_vote.at) == 9
-    assert spec.step_of(spec.events[0].at) == 7
+    assert spec.step_of(spec.events["warming"].at) == 7
     assert spec.proposals["code"].open_to == ["state"]
     assert spec.proposals["call"].open_to == list(KINDS)  # the default
 
@@ -164,9 +165,9 @@ def test_find_scenario_resolves_names_and_suggests_close_ones():
 TIME_FIELDS = {
     "proposals.call.launch": lambda s: s.proposals["call"].launch,
     "proposals.code.un_vote.at": lambda s: s.proposals["code"].un_vote.at,
-    "events.0.at": lambda s: s.events[0].at,
-    "proposals.call.outreach.0.start": lambda s: s.proposals["call"].outreach[0].start,
-    "proposals.call.outreach.0.end": lambda s: s.proposals["call"].outreach[0].end,
+    "events.warming.at": lambda s: s.events["warming"].at,
+    "proposals.call.outreach.push.start": lambda s: s.proposals["call"].outreach["push"].start,
+    "proposals.call.outreach.push.end": lambda s: s.proposals["call"].outreach["push"].end,
     "report.checkpoints.1": lambda s: s.report.checkpoints[1],
 }
 
@@ -254,7 +255,7 @@ def test_extends_null_deletes_a_key(tmp_path):
     spec = load_scenario(child)
     assert list(spec.blocs) == ["eu", "us_led", "china_russia"]
     assert spec.proposals["paris_call"].sponsor is None
-    assert spec.proposals["paris_call"].outreach == []
+    assert spec.proposals["paris_call"].outreach == {}
 
 
 def test_extends_null_on_a_required_key_is_reported_against_the_child(tmp_path):
@@ -414,7 +415,7 @@ UNKNOWN_KEYS = [
     ({"behaviour.state.peer": 0.5}, "behaviour.state.peer", "peers", KindBehaviour),
     ({"blocs.west.members.membr_of": ["nato"]}, "blocs.west.members.membr_of", "member_of",
      Selector),
-    ({"events.0.select.not": {"isso3": ["FFF"]}}, "events.0.select.not.isso3", "iso3",
+    ({"events.warming.select.not": {"isso3": ["FFF"]}}, "events.warming.select.not.isso3", "iso3",
      Selector),
 ]
 
@@ -464,8 +465,9 @@ RANGE_CASES = {
                 "proposals.call.content.openness", "got 2;", "less than or equal to 1"),
     "activation": ({"behaviour": {"state": {"activation": 1.5}}},
                    "behaviour.state.activation", "got 1.5", "less than or equal to 1"),
-    "change": ({"events": [{"at": 3, "select": {}, "threshold": {"set": 1.0, "add": 0.5}}]},
-               "events.0.threshold", "'add': 0.5", "exactly one of set, add, scale"),
+    "change": ({"events": {"warming": {"at": 3, "select": {},
+                                       "threshold": {"set": 1.0, "add": 0.5}}}},
+               "events.warming.threshold", "'add': 0.5", "exactly one of set, add, scale"),
     "un_vote": ({"proposals": {"extra": {"content": {"openness": 0.5}, "un_vote": {
         "at": 3, "yes_above": -0.5, "no_below": 0.2}}}},
         "proposals.extra.un_vote", "'no_below': 0.2", "no_below must not exceed yes_above"),
@@ -489,8 +491,8 @@ def test_type_and_range_errors_name_file_field_value_and_expectation(tiny_dir, c
 
 def test_change_with_none_of_set_add_scale_is_an_error():
     """An empty Change (threshold: {}) is rejected too."""
-    found = only_problem(error_of(TINY, {"events.0.threshold": {}}))
-    assert found.field == "events.0.threshold"
+    found = only_problem(error_of(TINY, {"events.warming.threshold": {}}))
+    assert found.field == "events.warming.threshold"
     assert "exactly one of set, add, scale" in found.expected
 
 
@@ -526,19 +528,21 @@ REFERENCE_CASES = {
                           "proposals.call.content.opennes", "opennes", "dimension", "openness"),
     "interest dimension": ({"world.states.interests.opennes": {"base": 0.1}},
                            "world.states.interests.opennes", "opennes", "dimension", "openness"),
-    "event dimension": ({"events.0.interests.restrain": {"add": 0.1}},
-                        "events.0.interests.restrain", "restrain", "dimension", "restraint"),
-    "selector bloc": ({"events.0.select.bloc": ["wset"]}, "events.0.select.bloc.0", "wset",
+    "event dimension": ({"events.warming.interests.restrain": {"add": 0.1}},
+                        "events.warming.interests.restrain", "restrain", "dimension", "restraint"),
+    "selector bloc": ({"events.warming.select.bloc": ["wset"]}, "events.warming.select.bloc.0",
+                      "wset",
                       "a bloc from `blocs`", "west"),
-    "home bloc": ({"proposals.call.outreach.0.targets.1.select.home_bloc": ["rset"]},
-                  "proposals.call.outreach.0.targets.1.select.home_bloc.0", "rset",
+    "home bloc": ({"proposals.call.outreach.push.targets.1.select.home_bloc": ["rset"]},
+                  "proposals.call.outreach.push.targets.1.select.home_bloc.0", "rset",
                   "a bloc from `blocs`", "rest"),
     "member_of": ({"blocs.west.members.member_of": ["nat"]}, "blocs.west.members.member_of.0",
                   "nat", "a membership or initiative", "nato"),
-    "selector iso3": ({"events.0.select.iso3": ["FFX"]}, "events.0.select.iso3.0", "FFX",
+    "selector iso3": ({"events.warming.select.iso3": ["FFX"]}, "events.warming.select.iso3.0",
+                      "FFX",
                       "ISO3 code", "FFF"),
-    "nested selector": ({"events.0.select": {"any": [{"iso3": ["FFX"]}]}},
-                        "events.0.select.any.0.iso3.0", "FFX", "ISO3 code", "FFF"),
+    "nested selector": ({"events.warming.select": {"any": [{"iso3": ["FFX"]}]}},
+                        "events.warming.select.any.0.iso3.0", "FFX", "ISO3 code", "FFF"),
     "leaders": ({"blocs.west.leaders": ["ZZZ"]}, "blocs.west.leaders.0", "ZZZ", "ISO3 code",
                 None),
     "swing_states": ({"report.swing_states": ["EEF"]}, "report.swing_states.0", "EEF",
@@ -551,8 +555,9 @@ REFERENCE_CASES = {
                        "cod", "another proposal id", "code"),
     "rivals itself": ({"proposals.call.rivals": {"call": 0.5}}, "proposals.call.rivals.call",
                       "call", "another proposal id", None),
-    "where": ({"events.0.select.where": {"democrazy": {"min": 0.5}}},
-              "events.0.select.where.democrazy", "democrazy", "an actor attribute", "democracy"),
+    "where": ({"events.warming.select.where": {"democrazy": {"min": 0.5}}},
+              "events.warming.select.where.democrazy", "democrazy", "an actor attribute",
+              "democracy"),
     "form attribute": ({"world.states.interests.openness": {"base": 0.1, "democrazy": 1.0}},
                        "world.states.interests.openness.democrazy", "democrazy",
                        "a state attribute", "democracy"),
@@ -592,12 +597,12 @@ def test_several_reference_problems_are_reported_at_once():
         "proposals.call.sponsor": "XXX",
         "blocs.west.leaders": ["ZZZ"],
         "proposals.call.content.opennes": 0.5,
-        "events.0.select.bloc": ["nowhere"],
+        "events.warming.select.bloc": ["nowhere"],
     })
     assert len(error.problems) == 4
     assert {p.field for p in error.problems} == {
         "proposals.call.sponsor", "blocs.west.leaders.0", "proposals.call.content.opennes",
-        "events.0.select.bloc.0"}
+        "events.warming.select.bloc.0"}
     assert str(error).startswith("4 problems:\n  ")
 
 
@@ -625,10 +630,11 @@ def test_empty_content_is_an_error():
 def test_member_of_accepts_initiatives_and_where_accepts_named_attributes():
     """Valid references load: member_of an initiative; where on a named-table column."""
     spec = load_scenario(TINY, {
-        "events.0.select": {"member_of": ["accord"], "where": {"revenue_usd_bn_2018": {"min": 1}}},
+        "events.warming.select": {"member_of": ["accord"],
+                                  "where": {"revenue_usd_bn_2018": {"min": 1}}},
     })
-    assert spec.events[0].select.member_of == ["accord"]
-    assert spec.events[0].select.where["revenue_usd_bn_2018"].min == 1
+    assert spec.events["warming"].select.member_of == ["accord"]
+    assert spec.events["warming"].select.where["revenue_usd_bn_2018"].min == 1
 
 
 # --- overrides ---------------------------------------------------------------------------
@@ -683,19 +689,24 @@ def test_override_with_null_deletes_the_key():
 
 
 def test_set_path_indexes_into_lists():
-    """`events.0.at` addresses the first event; load_scenario applies it."""
+    """`...targets.0.weight` addresses the first target; load_scenario applies it."""
     data = copy.deepcopy(TINY_DATA)
-    set_path(data, "events.0.at", 9)
-    assert data["events"][0]["at"] == 9
+    set_path(data, "proposals.call.outreach.push.targets.0.weight", 9)
+    assert data["proposals"]["call"]["outreach"]["push"]["targets"][0]["weight"] == 9
+    set_path(data, "events.warming.at", 9)
+    assert data["events"]["warming"]["at"] == 9
     set_path(data, "world.network.home.weight", 3.0)
     assert data["world"]["network"]["home"] == {"weight": 3.0, "state_weight": 0.2}
     set_path(data, "brand.new.section", 1)
     assert data["brand"] == {"new": {"section": 1}}
-    assert load_scenario(TINY, {"events.0.at": 9}).events[0].at == 9
+    assert load_scenario(TINY, {"events.warming.at": 9}).events["warming"].at == 9
 
 
 @pytest.mark.parametrize(("dotted", "field", "value"), [
-    ("events.3.at", "events.3", "3"), ("events.first.at", "events.first", "first"),
+    ("proposals.call.outreach.push.targets.3.weight", "proposals.call.outreach.push.targets.3",
+     "3"),
+    ("proposals.call.outreach.push.targets.first.weight",
+     "proposals.call.outreach.push.targets.first", "first"),
     ("report.checkpoints.2", "report.checkpoints.2", "2"),
 ])
 def test_set_path_bad_list_index_is_an_input_error(dotted, field, value):
@@ -936,10 +947,17 @@ def test_resolved_scenarios_validate_against_the_schema(validator, path):
 
 
 def test_shipped_scenario_files_validate_against_the_schema(validator):
-    """Each shipped file as written (dates as ISO strings) satisfies the schema."""
+    """Each shipped file as written (dates as ISO strings) satisfies the schema: the full
+    one for a complete file, the partial one (no required fields) for a variant."""
+    jsonschema = pytest.importorskip("jsonschema")
+    partial = jsonschema.Draft202012Validator(scenario_json_schema(partial=True))
     for path in SHIPPED:
         data = iso_dates(yaml.safe_load(path.read_text(encoding="utf-8")))
-        assert [e.message for e in validator.iter_errors(data)] == [], path.name
+        check = partial if "extends" in data else validator
+        assert [e.message for e in check.iter_errors(data)] == [], path.name
+    assert "required" not in json.dumps(scenario_json_schema(partial=True))
+    bad = {"extends": "x.yaml", "proposals": {"p": {"bindingness": "high"}}}
+    assert list(partial.iter_errors(bad))
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -982,10 +1000,10 @@ def test_to_yaml_file_of_baseline_reloads_by_path(tmp_path):
 
 def test_round_trip_keeps_aliases_and_nested_selectors():
     """`not` (an alias) and `any` survive to_dict/reload; the digest depends on content."""
-    spec = load_scenario(TINY, {"events.0.select": {"not": {"iso3": ["AAA"]},
+    spec = load_scenario(TINY, {"events.warming.select": {"not": {"iso3": ["AAA"]},
                                                     "any": [{"bloc": ["west"]}]}})
     data = spec.to_dict()
-    assert data["events"][0]["select"]["not"]["iso3"] == ["AAA"]
+    assert data["events"]["warming"]["select"]["not"]["iso3"] == ["AAA"]
     again = load_scenario(data, base_dir=DATA)
     assert again.digest() == spec.digest()
     assert again.digest() != load_scenario(TINY).digest()
