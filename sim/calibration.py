@@ -33,7 +33,7 @@ from scipy.stats import qmc
 from sim.errors import InputError, problem
 from sim.execution import TaskError, execute
 from sim.runs import derive_seed, run_batch, spec_for
-from sim.scenario import TimePoint, _problems_from, read_yaml
+from sim.scenario import TimePoint, problems_from, read_yaml
 from sim.store import provenance, write_json, write_table, write_text
 
 
@@ -103,7 +103,7 @@ def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
     try:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as exc:
-        raise InputError(_problems_from(exc, {}, str(path))) from None
+        raise InputError(problems_from(exc, {}, str(path), CalibrationSpec)) from None
     scenario = (path.parent / spec.scenario).resolve()
     if not scenario.is_file():
         raise InputError(problem(path, "scenario", "an existing scenario file (relative to "

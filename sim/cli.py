@@ -102,6 +102,51 @@ def calibrate_command(args: argparse.Namespace) -> int:
     return 0 if result["fit"]["passed"].all() else 1
 
 
+@command("sweep")
+def sweep_command(args: argparse.Namespace) -> int:
+    from sim.sweep import sweep
+
+    out = args.out or Path("results") / Path(args.spec).stem
+    try:
+        result = sweep(args.spec, out, backend=args.backend, workers=args.workers,
+                       scheduler=args.scheduler, resume=args.resume)
+    except KeyboardInterrupt:
+        return 130
+    failed = int((result.runs["status"] == "failed").sum()) if len(result.runs) else 0
+    return 1 if failed else 0
+
+
+@command("compare")
+def compare_command(args: argparse.Namespace) -> int:
+    from sim.analysis import compare, paper_table, to_markdown
+    from sim.report import write_comparison
+
+    comparison = compare(args.scenarios, args.reps, seed=args.seed, steps=args.steps,
+                         backend=args.backend, workers=args.workers)
+    print(f"{len(comparison.labels)} scenarios x {args.reps} replications on shared seeds; "
+          f"differences from {comparison.labels[0]} (paired, Holm-adjusted)\n")
+    table = paper_table(comparison.table)
+    main = table[table["Outcome"].isin(["signers_state", "signers_firm", "signers_civil",
+                                        "share_gdp"])]
+    print(to_markdown(main))
+    if args.out:
+        write_comparison(comparison, args.out)
+        print(f"\ntables and figures written to {args.out}/")
+    return 0
+
+
+@command("report")
+def report_command(args: argparse.Namespace) -> int:
+    from sim.report import write_sweep_report
+    from sim.results import load_results
+
+    result = load_results(args.directory)
+    written = write_sweep_report(result, args.out)
+    out = args.out or Path(args.directory) / "report"
+    print(f"{len(written)} files written to {out}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cybernorms",
@@ -131,6 +176,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="directory for the fit table and best coefficients")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+
+    p = sub.add_parser("sweep", help="run an experiment's design points x replications")
+    p.add_argument("spec", help="experiment YAML (see experiments/)")
+    p.add_argument("--out", type=Path, help="results directory (default: results/<name>)")
+    p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--resume", action="store_true", help="skip runs already finished in --out")
+
+    p = sub.add_parser("compare", help="compare scenarios on shared seeds (paired statistics)")
+    p.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference")
+    p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0, help="root seed of the shared replicates")
+    p.add_argument("--steps", type=int, help="number of steps (default: each scenario's)")
+    p.add_argument("--out", type=Path, help="directory for tables (md, tex, csv) and figures")
+    p.add_argument("--backend", choices=("serial", "process"), default="process")
+    p.add_argument("--workers", type=int)
+
+    p = sub.add_parser("report", help="figures and tables for a finished sweep")
+    p.add_argument("directory", help="the sweep's --out directory")
+    p.add_argument("--out", type=Path, help="where to write (default: DIRECTORY/report)")
 
     p = sub.add_parser("bench", help="time the baseline and the kernel against the agent loop")
     p.add_argument("--json", action="store_true")

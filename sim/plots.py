@@ -123,6 +123,26 @@ def coverage_curves(runs: dict[str, pd.DataFrame] | pd.DataFrame, proposal: str)
     return fig
 
 
+def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
+    """Kaplan-Meier P(signed by date) per kind; one line and 95% band per scenario."""
+    mine = curves[curves["proposal"] == proposal]
+    kinds = [k for k in KINDS if k in set(mine["kind"])]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.4 * len(kinds), 3.2),
+                             constrained_layout=True, squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        for i, (label, curve) in enumerate(mine[mine["kind"] == kind].groupby("scenario",
+                                                                            sort=False)):
+            ax.step(curve["date"], curve["signed"], where="post", label=label, **_style(i))
+            ax.fill_between(curve["date"], curve["low"], curve["high"], step="post",
+                            color="0.5", alpha=0.15, linewidth=0)
+        ax.set_title(KIND_LABELS[kind], fontsize=10)
+        ax.set_ylim(0, 1)
+        _dates_axis(ax)
+    axes[0][0].set_ylabel("P(signed by date)")
+    axes[0][0].legend(fontsize=8, frameon=False)
+    return fig
+
+
 def save_figure(fig, stem: str | Path, caption: str,
                 formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
     """Write the figure in each format (atomically) and `<stem>.caption.txt`."""
@@ -145,4 +165,4 @@ def steps_of(records) -> pd.DataFrame:
 
 
 __all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "save_figure",
-           "steps_of"]
+           "steps_of", "time_to_signing_curves"]

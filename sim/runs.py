@@ -111,6 +111,7 @@ def actors_table(model: NormDiplomacyModel) -> pd.DataFrame:
             "bloc": bloc_names,
             "category": world.category,
             "proposal": np.full(n, pid, dtype=object),
+            "eligible": world.eligible[:, p],
             "signed": world.signed[:, p],
             "signed_step": signed_step,
             "signed_date": _dates(world, signed_step),

@@ -562,9 +562,9 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _field_names(loc: tuple) -> list[str]:
+def _field_names(loc: tuple, root: type[BaseModel]) -> list[str]:
     """Field names allowed at `loc` (a pydantic error location), for did-you-mean."""
-    annotation: Any = ScenarioSpec
+    annotation: Any = root
     for key in loc:
         annotation = _unwrap(annotation)
         origin = typing.get_origin(annotation)
@@ -601,14 +601,17 @@ def _source_of(path: str, provenance: dict, default: str) -> str:
     return default
 
 
-def _problems_from(error: ValidationError, provenance: dict, default: str) -> list[Problem]:
+def problems_from(error: ValidationError, provenance: dict, default: str,
+                  root: type[BaseModel] | None = None) -> list[Problem]:
+    """Turn pydantic errors into Problems naming file, dotted field, value, expectation."""
+    root = root or ScenarioSpec
     problems = []
     for item in error.errors():
         loc = tuple(item["loc"])
         dotted = ".".join(str(k) for k in loc)
         source = _source_of(dotted, provenance, default)
         if item["type"] == "extra_forbidden":
-            allowed = _field_names(loc[:-1])
+            allowed = _field_names(loc[:-1], root)
             expected = "no such key" + did_you_mean(loc[-1], allowed)
             if allowed:
                 expected += f"; allowed here: {', '.join(allowed)}"
@@ -669,7 +672,7 @@ def _validate(data: dict, provenance: dict, name: str, base_dir: Path | None,
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as exc:
-        raise InputError(_problems_from(exc, provenance, name)) from None
+        raise InputError(problems_from(exc, provenance, name)) from None
     spec._source = name
     spec._base_dir = base_dir
     from sim.references import check_references  # needs the data tables

@@ -1,0 +1,291 @@
+"""Comparing scenarios: replicate statistics, paired differences, time to signing, tables.
+
+`compare` runs every scenario with the same seeds, replicate by replicate (common
+random numbers: the same worlds and draws wherever the scenarios agree), so that
+differences are paired. For each scenario and outcome it reports the mean, the 95%
+confidence interval of the mean (Student t) and the 90% spread of runs (5th-95th
+percentile); for each scenario after the first, the paired difference from the first
+with its 95% interval, the paired effect size d_z = mean(diff) / sd(diff), and the
+paired t-test p-value, adjusted over all comparisons with Holm's method.
+Time to signing is a Kaplan-Meier curve per kind: actors who never sign are censored
+at the last step, not dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.execution import TaskError, execute
+from sim.runs import derive_seed, resolve, run_spec
+from sim.scenario import ScenarioSpec
+
+#: outcomes compared by default (at the end and at each checkpoint)
+OUTCOMES = ("signers_state", "signers_firm", "signers_civil", "share_states", "share_gdp",
+            "polarisation")
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its Student-t confidence interval (NaNs ignored)."""
+    values = np.asarray(values, float)
+    values = values[~np.isnan(values)]
+    n = values.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    if n == 1:
+        return mean, math.nan, math.nan
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def paired_difference(first: np.ndarray, other: np.ndarray) -> dict:
+    """other - first, paired by replicate: mean, 95% CI, d_z and paired t-test p."""
+    first, other = np.asarray(first, float), np.asarray(other, float)
+    keep = ~(np.isnan(first) | np.isnan(other))
+    diff = other[keep] - first[keep]
+    mean, low, high = mean_interval(diff)
+    n = diff.size
+    if n < 2:
+        return {"diff": mean, "diff_low": low, "diff_high": high, "d_z": math.nan,
+                "p": math.nan, "pairs": n}
+    sd = diff.std(ddof=1)
+    if sd == 0:  # identical in every replicate, or a constant shift
+        d_z = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+        p = 1.0 if mean == 0 else 0.0
+    else:
+        d_z = mean / sd
+        p = float(stats.ttest_1samp(diff, 0.0).pvalue)
+    return {"diff": mean, "diff_low": low, "diff_high": high, "d_z": d_z, "p": p, "pairs": n}
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (NaNs stay NaN)."""
+    p = np.asarray(pvalues, float)
+    adjusted = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def kaplan_meier(durations: np.ndarray, signed: np.ndarray) -> pd.DataFrame:
+    """Product-limit estimate of P(signed by step t), with Greenwood 95% bands.
+
+    durations: step of first signature, or the last step observed (censored);
+    signed: True where the actor signed (an event), False where censored.
+    """
+    durations = np.asarray(durations)
+    signed = np.asarray(signed, bool)
+    times = np.unique(durations[signed])
+    at_risk = np.array([(durations >= t).sum() for t in times], float)
+    events = np.array([((durations == t) & signed).sum() for t in times], float)
+    survival = np.cumprod(1 - events / at_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = events / (at_risk * (at_risk - events))
+    variance = survival**2 * np.cumsum(np.nan_to_num(terms, posinf=0.0))
+    half = 1.96 * np.sqrt(variance)
+    return pd.DataFrame({
+        "step": times,
+        "signed": 1 - survival,
+        "low": np.clip(1 - survival - half, 0, 1),
+        "high": np.clip(1 - survival + half, 0, 1),
+        "at_risk": at_risk,
+        "events": events,
+    })
+
+
+def _run_scenario(spec: ScenarioSpec, seeds: list[int]) -> list:
+    return [run_spec(spec, seed, tables=("steps", "actors", "metrics")) for seed in seeds]
+
+
+@dataclass
+class Comparison:
+    """Results of `compare`.
+
+    Attributes:
+        labels: scenario names, first is the reference.
+        metrics, steps: tidy tables of all runs, with a `scenario` column.
+        table: per scenario, outcome and time point: statistics and paired differences.
+        time_to_signing: Kaplan-Meier curves per scenario, proposal and kind.
+        seeds: the seeds shared by all scenarios (replicate r uses seeds[r]).
+    """
+
+    labels: list[str]
+    specs: list[ScenarioSpec]
+    metrics: pd.DataFrame
+    steps: pd.DataFrame
+    table: pd.DataFrame
+    time_to_signing: pd.DataFrame
+    seeds: list[int] = field(default_factory=list)
+
+
+def _survival(records, label: str) -> list[pd.DataFrame]:
+    actors = pd.concat([r.actors for r in records], ignore_index=True)
+    actors = actors[actors["eligible"]]
+    last = int(max(r.steps["step"].max() for r in records))
+    frames = []
+    for (proposal, kind), group in actors.groupby(["proposal", "kind"], sort=False):
+        signed = group["signed_step"].notna().to_numpy()
+        durations = group["signed_step"].fillna(last).to_numpy(float)
+        curve = kaplan_meier(durations, signed)
+        timeline = records[0].scenario.timeline
+        curve.insert(1, "date", pd.to_datetime([timeline.date_of_step(int(s))
+                                                for s in curve["step"]]))
+        curve.insert(0, "kind", kind)
+        curve.insert(0, "proposal", proposal)
+        curve.insert(0, "scenario", label)
+        frames.append(curve)
+    return frames
+
+
+def comparison_table(metrics: pd.DataFrame, labels: list[str],
+                     outcomes: Sequence[str] = OUTCOMES) -> pd.DataFrame:
+    """Statistics per scenario and outcome, and paired differences from the first."""
+    rows = []
+    wanted = metrics[metrics["metric"].isin(outcomes) | metrics["metric"].str.startswith(
+        "joined_")]
+    pivot = wanted.pivot_table(index=["proposal", "metric", "at", "replicate"],
+                               columns="scenario", values="value", aggfunc="first")
+    for (proposal, metric, at), block in pivot.groupby(level=[0, 1, 2], sort=False):
+        block = block.droplevel([0, 1, 2]).sort_index()
+        reference = block[labels[0]].to_numpy() if labels[0] in block else None
+        for label in labels:
+            if label not in block:
+                continue
+            values = block[label].to_numpy(float)
+            mean, low, high = mean_interval(values)
+            finite = values[~np.isnan(values)]
+            row = {"proposal": proposal, "metric": metric, "at": at, "scenario": label,
+                   "runs": int(finite.size), "mean": mean, "ci_low": low, "ci_high": high,
+                   "p05": float(np.percentile(finite, 5)) if finite.size else math.nan,
+                   "p95": float(np.percentile(finite, 95)) if finite.size else math.nan}
+            if label != labels[0] and reference is not None:
+                row.update(paired_difference(reference, values))
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if "p" in table:
+        table["p_holm"] = holm(table["p"].to_numpy(float))
+    return table
+
+
+def compare(scenarios: Sequence[str | Path | ScenarioSpec], reps: int, *, seed: int = 0,
+            steps: int | None = None, backend: str = "process", workers: int | None = None,
+            outcomes: Sequence[str] = OUTCOMES) -> Comparison:
+    """Run each scenario `reps` times on shared seeds and compare them to the first."""
+    specs = [resolve(s, steps=steps) for s in scenarios]
+    labels = _unique_labels([s.metadata.name for s in specs])
+    seeds = [derive_seed(seed, "", r) for r in range(reps)]
+    chunk = max(1, min(10, math.ceil(reps / 4)))
+    tasks = [(spec, seeds[i:i + chunk]) for spec in specs for i in range(0, reps, chunk)]
+    owners = [(k, i) for k in range(len(specs)) for i in range(0, reps, chunk)]
+    records: dict[int, list] = {k: [] for k in range(len(specs))}
+    for index, result in sorted(execute(_run_scenario, tasks, backend=backend,
+                                        workers=workers), key=lambda pair: pair[0]):
+        if isinstance(result, TaskError):
+            raise RuntimeError(f"a comparison run failed:\n{result.traceback}")
+        records[owners[index][0]].extend(result)
+    metric_frames, step_frames, survival = [], [], []
+    for k, label in enumerate(labels):
+        for replicate, record in enumerate(records[k]):
+            for frames, table in ((metric_frames, record.metrics), (step_frames, record.steps)):
+                frame = table.copy()
+                frame.insert(0, "replicate", replicate)
+                frame.insert(0, "scenario", label)
+                frames.append(frame)
+        survival.extend(_survival(records[k], label))
+    metrics = pd.concat(metric_frames, ignore_index=True)
+    return Comparison(
+        labels=labels,
+        specs=specs,
+        metrics=metrics,
+        steps=pd.concat(step_frames, ignore_index=True),
+        table=comparison_table(metrics, labels, outcomes),
+        time_to_signing=pd.concat(survival, ignore_index=True),
+        seeds=seeds,
+    )
+
+
+def _unique_labels(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    labels = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        labels.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return labels
+
+
+# --- tables for papers ------------------------------------------------------------------
+
+def _fmt(value: float, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}f}"
+
+
+def _p(value: float) -> str:
+    if value is None or math.isnan(value):
+        return ""
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def paper_table(table: pd.DataFrame, at: str = "end") -> pd.DataFrame:
+    """A compact, formatted table: one row per scenario and outcome at one time point."""
+    rows = []
+    for row in table[table["at"] == at].itertuples():
+        digits = 2 if row.metric.startswith(("share", "polar", "joined")) else 1
+        rows.append({
+            "Proposal": row.proposal,
+            "Outcome": row.metric,
+            "Scenario": row.scenario,
+            "Mean [95% CI]": f"{_fmt(row.mean, digits)} [{_fmt(row.ci_low, digits)}, "
+                             f"{_fmt(row.ci_high, digits)}]",
+            "90% of runs": f"{_fmt(row.p05, digits)}-{_fmt(row.p95, digits)}",
+            "Difference [95% CI]": "" if math.isnan(getattr(row, "diff", math.nan)) else
+            f"{_fmt(row.diff, digits)} [{_fmt(row.diff_low, digits)}, "
+            f"{_fmt(row.diff_high, digits)}]",
+            "d_z": _fmt(getattr(row, "d_z", math.nan), 2),
+            "p (Holm)": _p(getattr(row, "p_holm", math.nan)),
+        })
+    return pd.DataFrame(rows)
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def to_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
+    """A booktabs table (no pandas Styler/jinja needed)."""
+    def escape(text: str) -> str:
+        for old, new in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"),
+                         ("_", r"\_"), ("#", r"\#"), ("<", r"$<$")):
+            text = text.replace(old, new)
+        return text
+
+    columns = "l" * 3 + "r" * (len(frame.columns) - 3)
+    lines = [r"\begin{table}[ht]", r"\centering", rf"\caption{{{escape(caption)}}}",
+             rf"\label{{{label}}}", rf"\begin{{tabular}}{{{columns}}}", r"\toprule",
+             " & ".join(escape(str(c)) for c in frame.columns) + r" \\", r"\midrule"]
+    lines += [" & ".join(escape(str(v)) for v in row) + r" \\"
+              for row in frame.itertuples(index=False)]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines)
+
+
+__all__ = ["Comparison", "compare", "comparison_table", "holm", "kaplan_meier",
+           "mean_interval", "paired_difference", "paper_table", "to_latex", "to_markdown"]

@@ -1,0 +1,320 @@
+"""Sweeps: an experiment file -> design points x replications -> runs streamed to disk.
+
+An experiment (experiments/*.yaml) is data, as in NetLogo's BehaviorSpace: a base
+scenario, parameters by dotted path (the same paths as `--set`), a design, the number
+of replications, which metrics to keep and a guard on the number of runs.
+
+Designs: `grid` (every combination of listed values or ranges), `points` (explicit
+sub-experiments sharing `constants`), `lhs`, `sobol_sequence`, `halton` (seeded
+quasi-random samples from scipy.stats.qmc over the parameters' distributions), and
+for sensitivity analysis `saltelli` and `morris` (SALib's samplers; see
+sim/sensitivity.py for the analyses).
+
+Seeds: replicate r of a point gets derive_seed(root, key, r), where key is a hash of
+the point's overrides (or "" with `common_random_numbers: true`, so every point runs
+on the same worlds). Keyed, not positional: a grown grid keeps its old seeds, and
+`--resume` recognises finished runs by their run ids.
+
+Storage (sim.results): every finished task appends Parquet shards (runs, metrics,
+optionally per-step series); the manifest records versions, git revision, spec
+hash, timings and failures. A failed run is recorded and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from sim.errors import InputError, problem
+from sim.runs import derive_seed, run_id, spec_for
+from sim.scenario import problems_from, read_yaml
+from sim.store import content_hash
+
+DESIGNS = ("grid", "points", "lhs", "sobol_sequence", "halton", "saltelli", "morris")
+SAMPLED = ("lhs", "sobol_sequence", "halton")
+SENSITIVITY = ("saltelli", "morris")
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Span(Spec):
+    """A range of values: start, start + step, ... up to stop (inclusive when it lands)."""
+
+    start: float
+    stop: float
+    step: float = Field(gt=0)
+
+    def values(self) -> list[float]:
+        count = int(math.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+        return [round(self.start + i * self.step, 12) for i in range(max(count, 0))]
+
+
+class Distribution(Spec):
+    """Where sampled designs draw a parameter from (exactly one kind)."""
+
+    uniform: tuple[float, float] | None = None
+    loguniform: tuple[float, float] | None = None
+    choice: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("uniform", "loguniform", "choice") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of uniform, loguniform, choice")
+        low_high = self.uniform or self.loguniform
+        if low_high is not None and not low_high[0] < low_high[1]:
+            raise ValueError("bounds must be [low, high] with low < high")
+        if self.loguniform is not None and self.loguniform[0] <= 0:
+            raise ValueError("loguniform bounds must be positive")
+        if self.choice is not None and not self.choice:
+            raise ValueError("choice needs at least one value")
+        return self
+
+    def from_unit(self, u: np.ndarray) -> list:
+        """Map uniform [0, 1) draws onto this distribution."""
+        if self.uniform is not None:
+            low, high = self.uniform
+            return list(low + u * (high - low))
+        if self.loguniform is not None:
+            low, high = np.log(self.loguniform)
+            return list(np.exp(low + u * (high - low)))
+        index = np.minimum((u * len(self.choice)).astype(int), len(self.choice) - 1)
+        return [self.choice[i] for i in index]
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        if self.uniform is not None:
+            return self.uniform
+        if self.loguniform is not None:
+            return self.loguniform
+        raise ValueError("sensitivity designs need numeric (uniform) parameters")
+
+
+class Parameter(Spec):
+    """Values of one dotted path: a list, a range, or a distribution."""
+
+    values: list[Any] | None = None
+    range: Span | None = None
+    distribution: Distribution | None = None
+    labels: list[str] | None = Field(None, description="names for `values` in tables")
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("values", "range", "distribution") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of values, range, distribution")
+        if self.labels is not None and (self.values is None or
+                                        len(self.labels) != len(self.values)):
+            raise ValueError("labels need `values` of the same length")
+        return self
+
+    def grid(self) -> list:
+        if self.values is not None:
+            return list(self.values)
+        if self.range is not None:
+            return self.range.values()
+        if self.distribution.choice is not None:
+            return list(self.distribution.choice)
+        raise ValueError("a grid needs values, a range or a choice")
+
+    def sampler(self) -> Distribution:
+        if self.distribution is not None:
+            return self.distribution
+        if self.range is not None:
+            return Distribution(uniform=(self.range.start, self.range.stop))
+        return Distribution(choice=list(self.values))
+
+    def label(self, value: Any) -> Any:
+        """How a value appears in result tables (its label, or JSON for non-scalars)."""
+        if self.labels is not None:
+            for candidate, label in zip(self.values, self.labels, strict=True):
+                if candidate == value:
+                    return label
+        if isinstance(value, dict | list):
+            return json.dumps(value, sort_keys=True)
+        return value
+
+
+class ExperimentSpec(Spec):
+    name: str
+    description: str = ""
+    scenario: str
+    design: Literal["grid", "points", "lhs", "sobol_sequence", "halton", "saltelli", "morris"]
+    parameters: dict[str, Parameter] = {}
+    constants: dict[str, Any] = {}
+    points: dict[str, dict[str, Any]] = Field(
+        {}, description="design `points`: label -> overrides of that sub-experiment")
+    groups: dict[str, list[str]] | None = Field(
+        None, description="sensitivity: group name -> parameters that move together")
+    samples: int = Field(0, ge=0, description="sampled designs: points; saltelli/morris: N")
+    levels: int = Field(4, ge=2, description="morris: grid levels")
+    replications: int = Field(1, ge=1)
+    seed: int = Field(0, ge=0)
+    common_random_numbers: bool = False
+    metrics: list[str] | None = Field(None, description="metrics to keep (default: all)")
+    keep_steps: bool = False
+    batch: int | None = Field(None, ge=1, description="runs per task (default: automatic)")
+    max_runs: int = Field(20_000, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.design == "points" and not self.points:
+            raise ValueError("design `points` needs `points`")
+        if self.design != "points" and not self.parameters:
+            raise ValueError(f"design `{self.design}` needs `parameters`")
+        if self.design in SAMPLED + SENSITIVITY and self.samples < 1:
+            raise ValueError(f"design `{self.design}` needs `samples` >= 1")
+        if self.groups is not None:
+            grouped = [p for members in self.groups.values() for p in members]
+            unknown = sorted(set(grouped) - set(self.parameters))
+            if unknown:
+                raise ValueError(f"groups name unknown parameters: {unknown}")
+            if sorted(grouped) != sorted(self.parameters):
+                raise ValueError("groups must place every parameter in exactly one group")
+        return self
+
+
+class Point(BaseModel):
+    """One design point: its overrides and how it shows in tables."""
+
+    index: int
+    label: str
+    overrides: dict[str, Any]
+    columns: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return content_hash(self.overrides)
+
+
+class RunTask(BaseModel):
+    """One run to do: which point, which replicate, which seed, which run id."""
+
+    point: int
+    replicate: int
+    seed: int
+    run_id: str
+
+
+def load_experiment(path: str | Path) -> tuple[ExperimentSpec, Path]:
+    """Read and validate an experiment file; the scenario path is relative to it."""
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, {}, str(path), ExperimentSpec)) from None
+    scenario = (path.parent / spec.scenario).resolve()
+    if not scenario.is_file():
+        raise InputError(problem(path, "scenario", "an existing scenario file, relative to the "
+                                 "experiment file", spec.scenario))
+    return spec, scenario
+
+
+def design_points(spec: ExperimentSpec) -> list[Point]:
+    """The design's points, in a fixed order (the order SALib analyses expect)."""
+    names = list(spec.parameters)
+    if spec.design == "points":
+        rows = [(label, dict(overrides)) for label, overrides in spec.points.items()]
+    elif spec.design == "grid":
+        grids = [spec.parameters[n].grid() for n in names]
+        rows = [(None, dict(zip(names, combo, strict=True))) for combo in itertools.product(*grids)]
+    elif spec.design in SAMPLED:
+        unit = _unit_sample(spec.design, len(names), spec.samples, spec.seed)
+        columns = [spec.parameters[n].sampler().from_unit(unit[:, j]) for j, n in enumerate(names)]
+        rows = [(None, {n: _plain(columns[j][i]) for j, n in enumerate(names)})
+                for i in range(spec.samples)]
+    else:
+        matrix = sensitivity_sample(spec)
+        rows = [(None, {n: float(v) for n, v in zip(names, row, strict=True)}) for row in matrix]
+    points = []
+    for index, (label, overrides) in enumerate(rows):
+        merged = {**spec.constants, **overrides}
+        columns = {n: spec.parameters[n].label(overrides[n]) for n in names if n in overrides}
+        points.append(Point(index=index, label=label or _label(columns, index), overrides=merged,
+                            columns=columns))
+    return points
+
+
+def _label(columns: dict, index: int) -> str:
+    if not columns or len(columns) > 3:
+        return f"p{index:05d}"
+    return ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in columns.items())
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _unit_sample(design: str, dims: int, count: int, seed: int) -> np.ndarray:
+    if design == "lhs":
+        engine = qmc.LatinHypercube(d=dims, seed=seed)
+    elif design == "sobol_sequence":
+        engine = qmc.Sobol(d=dims, scramble=True, seed=seed)
+    else:
+        engine = qmc.Halton(d=dims, scramble=True, seed=seed)
+    if design == "sobol_sequence" and count & (count - 1):
+        # Sobol' balance needs 2^m points; draw the next power and keep the first `count`
+        return engine.random_base2(math.ceil(math.log2(count)))[:count]
+    return engine.random(count)
+
+
+def salib_problem(spec: ExperimentSpec) -> dict:
+    names = list(spec.parameters)
+    problem_ = {
+        "num_vars": len(names),
+        "names": names,
+        "bounds": [list(spec.parameters[n].sampler().bounds) for n in names],
+    }
+    if spec.groups:
+        owner = {p: g for g, members in spec.groups.items() for p in members}
+        problem_["groups"] = [owner[n] for n in names]
+    return problem_
+
+
+def sensitivity_sample(spec: ExperimentSpec) -> np.ndarray:
+    """SALib's Saltelli (Sobol') or Morris sample for the spec's parameters."""
+    from SALib.sample import morris, sobol
+
+    problem_ = salib_problem(spec)
+    if spec.design == "saltelli":
+        return sobol.sample(problem_, spec.samples, calc_second_order=False, seed=spec.seed)
+    return morris.sample(problem_, spec.samples, num_levels=spec.levels, seed=spec.seed)
+
+
+def factors(spec: ExperimentSpec) -> int:
+    return len(spec.groups) if spec.groups else len(spec.parameters)
+
+
+def run_tasks(spec: ExperimentSpec, scenario: Path, points: list[Point]) -> list[RunTask]:
+    """Every (point, replicate) with its keyed seed and content-hashed run id."""
+    tasks = []
+    for point in points:
+        resolved = spec_for(scenario, point.overrides)
+        key = "" if spec.common_random_numbers else point.key
+        for replicate in range(spec.replications):
+            seed = derive_seed(spec.seed, key, replicate)
+            tasks.append(RunTask(point=point.index, replicate=replicate, seed=seed,
+                                 run_id=run_id(resolved, seed)))
+    return tasks
+
+
+def check_budget(spec: ExperimentSpec, count: int, path: str = "experiment") -> None:
+    if count > spec.max_runs:
+        raise InputError(problem(path, "max_runs", f"at least {count} to allow this design "
+                                 f"({count} runs); raise max_runs or shrink the design",
+                                 spec.max_runs))
+
+
+def spec_hash(spec: ExperimentSpec) -> str:
+    return content_hash(spec.model_dump(mode="json"))
+

@@ -1,0 +1,219 @@
+"""Tables and figures for papers, from a comparison or a finished sweep.
+
+Every figure is written as PDF, SVG and PNG with a caption file recording what
+produced it (experiment or scenario digests, spec hash, replications, seeds);
+every table as Markdown, LaTeX (booktabs) and CSV.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import Comparison, mean_interval, paper_table, to_latex, to_markdown
+from sim.plots import (
+    adoption_curves,
+    bloc_curves,
+    coverage_curves,
+    plt,
+    save_figure,
+    time_to_signing_curves,
+)
+from sim.results import SweepResult
+from sim.store import write_table, write_text
+
+MAIN = ("signers_state", "signers_firm", "signers_civil", "share_gdp")
+
+
+def write_tables(frame: pd.DataFrame, stem: Path, caption: str, label: str) -> None:
+    write_table(stem.with_suffix(".csv"), frame)
+    write_text(stem.with_suffix(".md"), f"{caption}\n\n{to_markdown(frame)}\n")
+    write_text(stem.with_suffix(".tex"), to_latex(frame, caption, label) + "\n")
+
+
+# --- comparisons -----------------------------------------------------------------------
+
+def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
+    out = Path(out)
+    reps = len(comparison.seeds)
+    digests = ", ".join(f"{label} {spec.digest()[:12]}"
+                        for label, spec in zip(comparison.labels, comparison.specs, strict=True))
+    provenance = (f"{reps} replications per scenario on shared seeds (common random numbers; "
+                  f"first seeds {comparison.seeds[:3]}). Scenario digests: {digests}.")
+    write_table(out / "comparison.csv", comparison.table)
+    write_table(out / "metrics.parquet", comparison.metrics)
+    write_table(out / "time_to_signing.csv", comparison.time_to_signing)
+    reference = comparison.labels[0]
+    for at in comparison.table["at"].unique():
+        name = "end" if at == "end" else f"at_{at}"
+        write_tables(paper_table(comparison.table, at), out / f"table_{name}",
+                     f"Outcomes {'at the last step' if at == 'end' else f'on {at}'}: mean with "
+                     f"95% CI, 90% spread of runs, and paired difference from {reference} "
+                     f"(Holm-adjusted p). {provenance}", f"tab:compare-{name}")
+    written = []
+    proposals = list(dict.fromkeys(comparison.steps["proposal"]))
+    runs = {label: comparison.steps[comparison.steps["scenario"] == label]
+            for label in comparison.labels}
+    for proposal in proposals:
+        if not any(len(f[f["proposal"] == proposal]) for f in runs.values()):
+            continue
+        present = {k: v for k, v in runs.items() if (v["proposal"] == proposal).any()}
+        written += save_figure(adoption_curves(present, proposal), out / f"adoption_{proposal}",
+                               f"Signatories of {proposal} by kind: mean and 90% band of runs. "
+                               + provenance)
+        written += save_figure(coverage_curves(present, proposal), out / f"coverage_{proposal}",
+                               f"Share of states and of world GDP covered by {proposal}; dotted "
+                               f"line: one third of states (tipping point). " + provenance)
+        written += save_figure(time_to_signing_curves(comparison.time_to_signing, proposal),
+                               out / f"time_to_signing_{proposal}",
+                               f"Time to signing {proposal} (Kaplan-Meier, actors who never "
+                               f"sign censored at the last step), 95% Greenwood bands. "
+                               + provenance)
+        for label, spec in zip(comparison.labels, comparison.specs, strict=True):
+            if proposal in spec.proposals:
+                written += save_figure(
+                    bloc_curves(runs[label], proposal, list(spec.blocs)),
+                    out / f"blocs_{proposal}_{label}",
+                    f"State signatories of {proposal} by bloc in {label}: mean and 90% band. "
+                    + provenance)
+    return written
+
+
+# --- sweeps ----------------------------------------------------------------------------
+
+def point_summary(result: SweepResult, metrics=MAIN, at: str = "end") -> pd.DataFrame:
+    """Per design point and metric: mean, 95% CI of the mean, 90% spread of runs."""
+    frame = result.metrics[(result.metrics["at"] == at) & result.metrics["metric"].isin(metrics)]
+    keys = ["point", "label", *result.parameters, "proposal", "metric"]
+    rows = []
+    for key, group in frame.groupby(keys, sort=False, dropna=False):
+        values = group["value"].to_numpy(float)
+        mean, low, high = mean_interval(values)
+        finite = values[~np.isnan(values)]
+        rows.append({**dict(zip(keys, key, strict=True)), "runs": int(finite.size),
+                     "mean": mean, "ci_low": low, "ci_high": high,
+                     "p05": np.percentile(finite, 5) if finite.size else math.nan,
+                     "p95": np.percentile(finite, 95) if finite.size else math.nan})
+    return pd.DataFrame(rows)
+
+
+def _varying(result: SweepResult) -> list[str]:
+    return [p for p in result.parameters if result.points[p].nunique() > 1]
+
+
+def _numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series)
+
+
+def _heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, proposal: str):
+    mine = summary[(summary["metric"] == metric) & (summary["proposal"] == proposal)]
+    grid = mine.pivot_table(index=y, columns=x, values="mean", aggfunc="mean", sort=False)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * grid.shape[1], 1.2 + 0.6 * grid.shape[0]),
+                           constrained_layout=True)
+    image = ax.imshow(grid.to_numpy(float), cmap="Greys", aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], rotation=30, ha="right")
+    ax.set_yticks(range(grid.shape[0]), [str(i) for i in grid.index])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    values = grid.to_numpy(float)
+    middle = np.nanmean(values) if np.isfinite(values).any() else 0
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=8,
+                    color="white" if value > middle else "black")
+    fig.colorbar(image, ax=ax, label=f"{metric} (mean)")
+    ax.set_title(f"{proposal}: {metric}", fontsize=10)
+    return fig
+
+
+def _lines(summary: pd.DataFrame, x: str, metric: str, proposal: str):
+    mine = summary[(summary["metric"] == metric) & (summary["proposal"] == proposal)]
+    mine = mine.sort_values(x) if _numeric(mine[x]) else mine
+    fig, ax = plt.subplots(figsize=(4.8, 3.2), constrained_layout=True)
+    positions = mine[x].to_numpy(float) if _numeric(mine[x]) else np.arange(len(mine))
+    ax.fill_between(positions, mine["p05"], mine["p95"], color="0.5", alpha=0.2, linewidth=0,
+                    label="90% of runs")
+    ax.errorbar(positions, mine["mean"], yerr=[mine["mean"] - mine["ci_low"],
+                                               mine["ci_high"] - mine["mean"]],
+                color="0", marker="o", markersize=3, capsize=2, label="mean, 95% CI")
+    if not _numeric(mine[x]):
+        ax.set_xticks(positions, [str(v) for v in mine[x]], rotation=30, ha="right")
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+    ax.set_title(proposal, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    ax.grid(True, color="0.9", linewidth=0.6)
+    return fig
+
+
+def _scatter(result: SweepResult, metric: str, proposal: str, at: str = "end"):
+    """Sampled designs: each run against each parameter, with binned means (partial
+    dependence by averaging over the other parameters)."""
+    frame = result.metrics[(result.metrics["metric"] == metric) &
+                           (result.metrics["proposal"] == proposal) & (result.metrics["at"] == at)]
+    names = [p for p in _varying(result) if _numeric(result.points[p])]
+    cols = min(3, max(len(names), 1))
+    rows = math.ceil(len(names) / cols) if names else 1
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows),
+                             constrained_layout=True, squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        ax.scatter(frame[name], frame["value"], s=4, color="0.55", alpha=0.6, linewidth=0)
+        bins = np.unique(np.quantile(frame[name], np.linspace(0, 1, 9)))
+        if len(bins) > 2:
+            cut = pd.cut(frame[name], bins, include_lowest=True)
+            binned = frame.groupby(cut, observed=True).agg(x=(name, "mean"), y=("value", "mean"))
+            ax.plot(binned["x"], binned["y"], color="0", marker="o", markersize=3)
+        ax.set_xlabel(name.rsplit(".", 2)[-2] + "." + name.rsplit(".", 1)[-1]
+                      if name.count(".") > 1 else name, fontsize=8)
+        ax.set_ylabel(metric, fontsize=8)
+        ax.grid(True, color="0.9", linewidth=0.6)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    fig.suptitle(f"{proposal}: {metric} against each parameter", fontsize=10)
+    return fig
+
+
+def write_sweep_report(result: SweepResult, out: str | Path | None = None,
+                       metrics=MAIN) -> list[Path]:
+    """Figures and tables for a finished sweep, chosen by its design."""
+    out = Path(out) if out else result.directory / "report"
+    experiment = result.experiment
+    manifest = result.manifest
+    shared = " with common random numbers" if experiment.get("common_random_numbers") else ""
+    provenance = (f"Experiment {experiment.get('name')} (spec hash "
+                  f"{manifest.get('spec_hash', '?')}), design {experiment.get('design')}, "
+                  f"{experiment.get('replications')} replications per point, root seed "
+                  f"{experiment.get('seed')}{shared}; model version "
+                  f"{manifest.get('model_version', '?')}.")
+    summary = point_summary(result, metrics)
+    written = []
+    write_tables(summary.round(4), out / "summary", "Per design point: mean, 95% CI of the mean "
+                 f"and 90% spread of runs at the last step. {provenance}", "tab:sweep")
+    varying = _varying(result)
+    design = experiment.get("design")
+    proposals = list(dict.fromkeys(summary["proposal"])) if len(summary) else []
+    for proposal in proposals:
+        for metric in metrics:
+            if not ((summary["metric"] == metric) & (summary["proposal"] == proposal)).any():
+                continue
+            stem = out / f"{metric}_{proposal}"
+            if design in ("lhs", "sobol_sequence", "halton", "saltelli", "morris"):
+                fig = _scatter(result, metric, proposal)
+                caption = "Runs against each parameter, black: binned means."
+            elif len(varying) >= 2:
+                fig = _heatmap(summary, varying[0], varying[1], metric, proposal)
+                caption = (f"Mean {metric} over {varying[0]} x {varying[1]}"
+                           + (f" (averaged over {', '.join(varying[2:])})" if varying[2:] else "")
+                           + ".")
+            else:
+                x = varying[0] if varying else "label"
+                fig = _lines(summary, x, metric, proposal)
+                caption = f"Mean {metric} with 95% CI and 90% spread of runs, by {x}."
+            written += save_figure(fig, stem, f"{caption} {provenance}")
+    return written
+
+
+__all__ = ["point_summary", "write_comparison", "write_sweep_report", "write_tables"]

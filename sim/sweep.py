@@ -1,0 +1,277 @@
+"""`cybernorms sweep`: run an experiment's runs on a backend and stream them to disk.
+
+Runs are grouped into batches of one design point (several runs per task, so task
+overhead stays small next to the work), a bounded number of batches is in flight,
+and each finished batch is written as shards (sim.results) before the next is
+taken. The same experiment gives the same results whatever the backend or number
+of workers: every run depends only on its scenario, overrides and seed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim.errors import InputError, problem
+from sim.execution import TaskError, default_workers, execute
+from sim.experiment import (
+    ExperimentSpec,
+    Point,
+    RunTask,
+    check_budget,
+    design_points,
+    load_experiment,
+    run_tasks,
+    spec_hash,
+)
+from sim.results import compact, finished_runs, load_results, write_shard
+from sim.runs import run_spec, spec_for
+from sim.store import provenance, write_json, write_table, write_text
+
+
+def run_batch(scenario: str, overrides: dict, tasks: list[dict], metrics: list[str] | None,
+              keep_steps: bool) -> dict[str, pd.DataFrame]:
+    """Worker: run one point's replicates; a run that raises is recorded as failed."""
+    tables = ("metrics", "steps") if keep_steps else ("metrics",)
+    runs, metric_frames, step_frames = [], [], []
+    host = f"{platform.node()}:{os.getpid()}"
+    try:
+        spec = spec_for(scenario, overrides)
+    except Exception as exc:  # the point itself is bad: every run of it fails
+        return {"runs": pd.DataFrame([{**t, "status": "failed", "error": f"{exc}",
+                                       "seconds": 0.0, "host": host} for t in tasks])}
+    for task in tasks:
+        started = time.perf_counter()
+        try:
+            record = run_spec(spec, task["seed"], tables=tables)
+        except Exception as exc:
+            runs.append({**task, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                         "seconds": time.perf_counter() - started, "host": host})
+            continue
+        frame = record.metrics
+        if metrics is not None:  # a name keeps that metric and its families (joined_*)
+            frame = frame[frame["metric"].str.startswith(tuple(metrics))]
+        metric_frames.append(frame)
+        if keep_steps:
+            step_frames.append(record.steps)
+        runs.append({**task, "status": "ok", "error": "",
+                     "seconds": time.perf_counter() - started, "host": host})
+    return {
+        "runs": pd.DataFrame(runs),
+        "metrics": pd.concat(metric_frames, ignore_index=True) if metric_frames else None,
+        "steps": pd.concat(step_frames, ignore_index=True) if step_frames else None,
+    }
+
+
+class Progress:
+    """A one-line progress report with rate and ETA, on stderr."""
+
+    def __init__(self, total: int, stream=sys.stderr, quiet: bool = False):
+        self.total, self.done, self.failed = total, 0, 0
+        self.started = time.perf_counter()
+        self.stream, self.quiet = stream, quiet
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self._last = 0.0
+        self._last_decile = -1
+
+    def update(self, done: int, failed: int) -> None:
+        self.done += done
+        self.failed += failed
+        now = time.perf_counter()
+        decile = int(10 * self.done / max(self.total, 1))
+        if self.quiet or (self.tty and now - self._last < 0.5 and self.done < self.total):
+            return
+        if not self.tty and decile == self._last_decile and self.done < self.total:
+            return
+        self._last, self._last_decile = now, decile
+        elapsed = now - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else math.inf
+        bar = "#" * int(20 * self.done / max(self.total, 1))
+        line = (f"[{bar:<20}] {self.done}/{self.total} runs {self.done / max(self.total, 1):4.0%}"
+                f"  {rate:.1f} runs/s  ETA {_duration(eta)}  failed {self.failed}")
+        print(("\r" if self.tty else "") + line, end="" if self.tty else "\n",
+              file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.tty and not self.quiet:
+            print(file=self.stream)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _batches(todo: list[RunTask], points: dict[int, Point], size: int) -> list[tuple]:
+    by_point: dict[int, list[RunTask]] = {}
+    for task in todo:
+        by_point.setdefault(task.point, []).append(task)
+    batches = []
+    for point, tasks in by_point.items():
+        for start in range(0, len(tasks), size):
+            chunk = [t.model_dump() for t in tasks[start:start + size]]
+            batches.append((point, chunk))
+    return batches
+
+
+def plan(path: str | Path) -> dict:
+    """What a sweep would do, without running it (for printing and dry runs)."""
+    spec, scenario = load_experiment(path)
+    points = design_points(spec)
+    tasks = run_tasks(spec, scenario, points)
+    check_budget(spec, len(tasks), str(path))
+    return {"spec": spec, "scenario": scenario, "points": points, "tasks": tasks}
+
+
+def pilot_seconds(scenario: Path, point: Point, seed: int) -> float:
+    """Time one run in-process (it also warms the data caches) for the estimate."""
+    spec = spec_for(scenario, point.overrides)
+    started = time.perf_counter()
+    run_spec(spec, seed, tables=("metrics",))
+    return time.perf_counter() - started
+
+
+def _points_table(spec: ExperimentSpec, points: list[Point]) -> pd.DataFrame:
+    import json
+
+    rows = []
+    for point in points:
+        row = {"point": point.index, "label": point.label}
+        for name in spec.parameters:
+            value = point.columns.get(name)
+            row[name] = value if not isinstance(value, dict | list) else json.dumps(value)
+        row["overrides"] = json.dumps(point.overrides, sort_keys=True, default=str)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for name in spec.parameters:  # mixed types would not fit one Parquet column
+        if frame[name].map(type).nunique() > 1:
+            frame[name] = frame[name].astype(str)
+    return frame
+
+
+def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
+          workers: int | None = None, scheduler: str | None = None, resume: bool = False,
+          log: Callable[[str], None] | None = None, quiet: bool = False):
+    """Run every (point, replicate) of an experiment not yet finished in `out`.
+
+    Returns the loaded SweepResult. Raises InputError for a bad experiment or an
+    output directory that holds another sweep (use `resume=True` to continue it).
+    """
+    log = log or (lambda line: print(line, file=sys.stderr))
+    out = Path(out)
+    planned = plan(path)
+    spec, scenario, points, tasks = (planned[k] for k in ("spec", "scenario", "points", "tasks"))
+    if (out / "runs").is_dir() and any((out / "runs").iterdir()) and not resume:
+        raise InputError(problem(out, "--out", "an empty or new directory, or --resume to "
+                                 "continue the sweep already in it", str(out)))
+    finished = finished_runs(out) if resume else pd.DataFrame(columns=["run_id", "status"])
+    done_ids = set(finished.loc[finished["status"] == "ok", "run_id"])
+    todo = [t for t in tasks if t.run_id not in done_ids]
+    reused = len(tasks) - len(todo)
+    workers = workers or default_workers()
+
+    write_text(out / "experiment.yaml", yaml.safe_dump(spec.model_dump(mode="json"),
+                                                       sort_keys=False))
+    write_text(out / "scenario.yaml", spec_for(scenario).to_yaml())
+    write_table(out / "points.parquet", _points_table(spec, points))
+
+    per_run = pilot_seconds(scenario, points[0], tasks[0].seed) if todo else 0.0
+    parallel = 1 if backend == "serial" else workers
+    size = spec.batch or max(1, min(50, math.ceil(1.0 / max(per_run, 1e-3)),
+                                    math.ceil(len(todo) / (4 * parallel)) if todo else 1))
+    log(f"{spec.name}: {len(points)} points x {spec.replications} replications = "
+        f"{len(tasks)} runs ({reused} already done, {len(todo)} to run); "
+        f"about {per_run:.2f} s per run, estimated {_duration(len(todo) * per_run / parallel)} "
+        f"on {parallel} worker{'s' if parallel > 1 else ''} ({backend}), {size} runs per task")
+
+    manifest = {
+        "experiment": spec.name,
+        "experiment_file": str(path),
+        "spec_hash": spec_hash(spec),
+        "design": spec.design,
+        "points": len(points),
+        "replications": spec.replications,
+        "runs_total": len(tasks),
+        "runs_reused": reused,
+        "backend": backend,
+        "workers": parallel,
+        "runs_per_task": size,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "running",
+        **provenance(),
+    }
+    write_json(out / "manifest.json", manifest)
+
+    by_index = {p.index: p for p in points}
+    batches = _batches(todo, by_index, size)
+    work = [(str(scenario), by_index[point].overrides, chunk, spec.metrics, spec.keep_steps)
+            for point, chunk in batches]
+    progress = Progress(len(todo), quiet=quiet)
+    computed = failed = 0
+    started = time.perf_counter()
+    last_manifest = started
+    status = "complete"
+    try:
+        for index, result in execute(run_batch, work, backend=backend, workers=workers,
+                                     scheduler=scheduler):
+            if isinstance(result, TaskError):
+                chunk = batches[index][1]
+                result = {"runs": pd.DataFrame([{**t, "status": "failed",
+                                                 "error": f"{result.kind}: {result.message}",
+                                                 "seconds": 0.0, "host": ""} for t in chunk])}
+            write_shard(out, result)
+            batch_failed = int((result["runs"]["status"] == "failed").sum())
+            computed += len(result["runs"]) - batch_failed
+            failed += batch_failed
+            progress.update(len(result["runs"]), batch_failed)
+            if time.perf_counter() - last_manifest > 5:
+                last_manifest = time.perf_counter()
+                write_json(out / "manifest.json", {**manifest, "runs_computed": computed,
+                                                   "runs_failed": failed})
+    except KeyboardInterrupt:
+        status = "interrupted"
+        log("\ninterrupted: finished runs are kept; continue with --resume")
+    finally:
+        progress.close()
+        elapsed = time.perf_counter() - started
+        manifest.update({
+            "status": status if not failed or status != "complete" else "complete_with_failures",
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "runs_computed": computed,
+            "runs_failed": failed,
+            "elapsed_s": round(elapsed, 3),
+            "runs_per_s": round(computed / elapsed, 3) if elapsed > 0 else None,
+            "failures": _failures(out),
+        })
+        write_json(out / "manifest.json", manifest)
+    if status == "interrupted":
+        raise KeyboardInterrupt
+    compact(out)
+    log(f"{computed} runs computed, {reused} reused, {failed} failed in {_duration(elapsed)}; "
+        f"results in {out}/")
+    return load_results(out)
+
+
+def _failures(out: Path, limit: int = 20) -> list[dict]:
+    runs = finished_runs(out)
+    if runs.empty or "status" not in runs:
+        return []
+    bad = runs[runs["status"] == "failed"].head(limit)
+    return [{"run_id": r.run_id, "point": int(r.point), "replicate": int(r.replicate),
+             "seed": int(r.seed), "error": r.error} for r in bad.itertuples()]
+
+
+__all__ = ["plan", "run_batch", "sweep"]
