@@ -225,6 +225,45 @@ def _unique_labels(names: list[str]) -> list[str]:
     return labels
 
 
+def replicate_runs(scenario: str | Path | ScenarioSpec, reps: int, *, seed: int = 0,
+                   steps: int | None = None, backend: str = "process",
+                   workers: int | None = None) -> list:
+    """`reps` runs of one scenario (seeds as in `compare`), in replicate order."""
+    spec = resolve(scenario, steps=steps)
+    seeds = [derive_seed(seed, "", r) for r in range(reps)]
+    chunk = max(1, min(10, math.ceil(reps / 8)))
+    tasks = [(spec, seeds[i:i + chunk]) for i in range(0, reps, chunk)]
+    records = []
+    for _, result in sorted(execute(_run_scenario, tasks, backend=backend, workers=workers),
+                            key=lambda pair: pair[0]):
+        if isinstance(result, TaskError):
+            raise RuntimeError(f"a run failed:\n{result.traceback}")
+        records.extend(result)
+    return records
+
+
+def replication_sufficiency(metrics: pd.DataFrame, sizes: Sequence[int] | None = None,
+                            outcomes: Sequence[str] = OUTCOMES, at: str = "end"
+                            ) -> pd.DataFrame:
+    """Half-width of the 95% CI of the mean of each outcome using the first n runs.
+
+    How many replications a comparison needs: the half-width shrinks like 1/sqrt(n);
+    read off the n at which it is small next to the differences that matter.
+    """
+    runs = list(dict.fromkeys(metrics["run_id"]))
+    sizes = sizes or [n for n in (2, 5, 10, 20, 30, 50, 100, 200, 500) if n <= len(runs)]
+    chosen = metrics[(metrics["at"] == at) & metrics["metric"].isin(outcomes)]
+    rows = []
+    for (proposal, metric), group in chosen.groupby(["proposal", "metric"], sort=False):
+        by_run = group.set_index("run_id")["value"].reindex(runs).to_numpy(float)
+        for n in sizes:
+            mean, low, high = mean_interval(by_run[:n])
+            rows.append({"proposal": proposal, "metric": metric, "replications": n,
+                         "mean": mean, "half_width": (high - low) / 2,
+                         "relative_half_width": (high - low) / 2 / abs(mean) if mean else math.nan})
+    return pd.DataFrame(rows)
+
+
 # --- tables for papers ------------------------------------------------------------------
 
 def _fmt(value: float, digits: int) -> str:

@@ -106,6 +106,19 @@ def calibrate_command(args: argparse.Namespace) -> int:
 def sweep_command(args: argparse.Namespace) -> int:
     from sim.sweep import sweep
 
+    if args.dry_run:
+        from sim.sweep import plan
+
+        planned = plan(args.spec)
+        spec = planned["spec"]
+        print(f"{spec.name}: design {spec.design}, {len(planned['points'])} points x "
+              f"{spec.replications} replications = {len(planned['tasks'])} runs "
+              f"(max_runs {spec.max_runs})")
+        for point in planned["points"][:10]:
+            print(f"  {point.index:>5}  {point.label}")
+        if len(planned["points"]) > 10:
+            print(f"  ... and {len(planned['points']) - 10} more points")
+        return 0
     out = args.out or Path("results") / Path(args.spec).stem
     try:
         result = sweep(args.spec, out, backend=args.backend, workers=args.workers,
@@ -147,6 +160,65 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("sensitivity")
+def sensitivity_command(args: argparse.Namespace) -> int:
+    from sim.analysis import to_markdown
+    from sim.sensitivity import sensitivity
+
+    out = args.out or Path("results") / Path(args.spec).stem
+    try:
+        indices = sensitivity(args.spec, out, backend=args.backend, workers=args.workers,
+                              resume=args.resume)
+    except KeyboardInterrupt:
+        return 130
+    print(to_markdown(indices.round(3)))
+    print(f"\nindices, table and figure written to {out}/")
+    return 0
+
+
+@command("score")
+def score_command(args: argparse.Namespace) -> int:
+    from sim.analysis import to_markdown
+    from sim.score import score
+    from sim.store import write_table
+
+    result = score(args.results, args.observed)
+    print(to_markdown(result.summary.round(3)))
+    if args.out:
+        for name in ("summary", "signatures", "votes"):
+            frame = getattr(result, name)
+            if len(frame):
+                write_table(Path(args.out) / f"score_{name}.csv", frame)
+        print(f"\nper-actor tables written to {args.out}/")
+    return 0
+
+
+@command("replications")
+def replications_command(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim.analysis import replicate_runs, replication_sufficiency, to_markdown
+    from sim.plots import save_figure, sufficiency_curves
+    from sim.report import write_tables
+
+    records = replicate_runs(args.scenario, args.reps, seed=args.seed, steps=args.steps,
+                             backend=args.backend, workers=args.workers)
+    metrics = pd.concat([r.metrics for r in records], ignore_index=True)
+    table = replication_sufficiency(metrics)
+    print(to_markdown(table.round(4)))
+    if args.out:
+        out = Path(args.out)
+        name = records[0].scenario.metadata.name
+        caption = (f"95% CI half-width of the mean against replications, {name}, "
+                   f"{args.reps} runs (seeds derived from {args.seed}).")
+        write_tables(table.round(5), out / "sufficiency", caption, "tab:sufficiency")
+        for proposal in table["proposal"].unique():
+            save_figure(sufficiency_curves(table, proposal), out / f"sufficiency_{proposal}",
+                        caption)
+        print(f"\nwritten to {out}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cybernorms",
@@ -184,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--resume", action="store_true", help="skip runs already finished in --out")
+    p.add_argument("--dry-run", action="store_true", help="print the design and run count only")
 
     p = sub.add_parser("compare", help="compare scenarios on shared seeds (paired statistics)")
     p.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference")
@@ -197,6 +270,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="figures and tables for a finished sweep")
     p.add_argument("directory", help="the sweep's --out directory")
     p.add_argument("--out", type=Path, help="where to write (default: DIRECTORY/report)")
+
+    p = sub.add_parser("sensitivity", help="Sobol or Morris indices for an experiment")
+    p.add_argument("spec", help="experiment YAML with design saltelli or morris")
+    p.add_argument("--out", type=Path, help="results directory (default: results/<name>)")
+    p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--resume", action="store_true")
+
+    p = sub.add_parser("score", help="simulated per-actor outcomes against an observed table")
+    p.add_argument("results", help="the --out directory of `cybernorms run --reps N`")
+    p.add_argument("--observed", required=True, type=Path,
+                   help="CSV: actor, proposal, signed (0/1) [, by] or vote (yes/abstain/no)")
+    p.add_argument("--out", type=Path, help="directory for the per-actor tables")
+
+    p = sub.add_parser("replications", help="CI half-width of outcomes against replications")
+    p.add_argument("scenario")
+    p.add_argument("--reps", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--out", type=Path)
+    p.add_argument("--backend", choices=("serial", "process"), default="process")
+    p.add_argument("--workers", type=int)
 
     p = sub.add_parser("bench", help="time the baseline and the kernel against the agent loop")
     p.add_argument("--json", action="store_true")

@@ -143,6 +143,21 @@ def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
     return fig
 
 
+def sufficiency_curves(table: pd.DataFrame, proposal: str):
+    """CI half-width of each outcome against replications (log-log, 1/sqrt(n) guide)."""
+    mine = table[table["proposal"] == proposal]
+    fig, ax = plt.subplots(figsize=(4.8, 3.4), constrained_layout=True)
+    for i, (metric, group) in enumerate(mine.groupby("metric", sort=False)):
+        ax.plot(group["replications"], group["relative_half_width"], label=metric, **_style(i))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("replications (runs)")
+    ax.set_ylabel("95% CI half-width / mean")
+    ax.grid(True, which="both", color="0.9", linewidth=0.6)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
 def save_figure(fig, stem: str | Path, caption: str,
                 formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
     """Write the figure in each format (atomically) and `<stem>.caption.txt`."""
@@ -165,4 +180,4 @@ def steps_of(records) -> pd.DataFrame:
 
 
 __all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "save_figure",
-           "steps_of", "time_to_signing_curves"]
+           "steps_of", "sufficiency_curves", "time_to_signing_curves"]

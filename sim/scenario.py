@@ -436,12 +436,25 @@ def _plain(data: Any) -> Any:
 # --- reading files, extends, overrides -----------------------------------------------
 
 
+#: libyaml's safe loader where available (10x faster); both refuse python tags
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path) -> dict:
-    """Load one YAML mapping safely; syntax errors name file and line."""
+    """Load one YAML mapping safely; syntax errors name file and line.
+
+    Parsed files are cached by modification time (sweeps resolve one file many times).
+    """
     if not path.is_file():
         raise InputError(problem(path, "", "an existing scenario file"))
+    stat = path.stat()
+    return copy.deepcopy(_read_yaml(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=128)
+def _read_yaml(path: Path, mtime_ns: int, size: int) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

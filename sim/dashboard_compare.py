@@ -1,0 +1,112 @@
+"""Compare mode of the dashboard: two scenarios over N replications on shared seeds.
+
+Replicate r of both scenarios runs with the same seed (`derive_seed(root, "", r)`, as
+`sim.analysis.compare` does), so the worlds and random draws agree wherever the two
+scenarios do (common random numbers) and each replicate gives a paired difference.
+Outcomes at the last step are summarised per scenario (mean) and as the mean paired
+difference B - A with its 95% Student-t interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.runs import derive_seed, run_spec
+from sim.scenario import ScenarioSpec
+
+#: outcome column of the steps table -> label in the differences table
+OUTCOMES = {
+    "signers_state": "state signatories",
+    "signers_firm": "firm signatories",
+    "signers_civil": "civil-society signatories",
+    "share_states": "share of UN member states",
+    "share_gdp": "share of world GDP",
+}
+
+
+@dataclass
+class Comparison:
+    """Steps tables of both scenarios (all replicates) and the outcome differences.
+
+    Attributes:
+        labels: (label of A, label of B).
+        seeds: the seeds both scenarios ran with (replicate r used seeds[r]).
+        steps: label -> steps table of all replicates (a `replicate` column added).
+        differences: per proposal and outcome: mean of A, mean of B, B - A and its 95% CI.
+    """
+
+    labels: tuple[str, str]
+    specs: tuple[ScenarioSpec, ScenarioSpec]
+    seeds: list[int]
+    steps: dict[str, pd.DataFrame]
+    differences: pd.DataFrame
+
+
+def shared_seeds(root: int, reps: int) -> list[int]:
+    return [derive_seed(root, "", r) for r in range(reps)]
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its Student-t interval; NaN bounds with fewer than two values."""
+    values = np.asarray(values, float)
+    mean = float(values.mean()) if values.size else math.nan
+    if values.size < 2:
+        return mean, math.nan, math.nan
+    half = stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(
+        values.size)
+    return mean, mean - half, mean + half
+
+
+def final_outcomes(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per replicate and proposal: the outcomes at each run's last step."""
+    last = steps[steps["step"] == steps.groupby("replicate")["step"].transform("max")]
+    return last.set_index(["proposal", "replicate"])[list(OUTCOMES)]
+
+
+def outcome_differences(steps_a: pd.DataFrame, steps_b: pd.DataFrame) -> pd.DataFrame:
+    """Mean outcomes of A and B at the end and the paired difference B - A (95% CI)."""
+    a, b = final_outcomes(steps_a), final_outcomes(steps_b)
+    rows = []
+    for proposal in a.index.get_level_values(0).unique():
+        if proposal not in b.index.get_level_values(0):
+            continue
+        paired = a.loc[proposal].join(b.loc[proposal], lsuffix="_a", rsuffix="_b", how="inner")
+        for column, label in OUTCOMES.items():
+            diff, low, high = mean_interval(paired[f"{column}_b"] - paired[f"{column}_a"])
+            rows.append({"proposal": proposal, "outcome": label,
+                         "mean_a": float(paired[f"{column}_a"].mean()),
+                         "mean_b": float(paired[f"{column}_b"].mean()),
+                         "difference": diff, "ci_low": low, "ci_high": high,
+                         "pairs": len(paired)})
+    return pd.DataFrame(rows)
+
+
+def compare(a: ScenarioSpec, b: ScenarioSpec, reps: int, root_seed: int = 0,
+            labels: tuple[str, str] | None = None,
+            progress: Callable[[float], None] | None = None) -> Comparison:
+    """Run A and B `reps` times each on shared seeds; `progress` gets the fraction done."""
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, got {reps}")
+    labels = labels or (a.metadata.name, b.metadata.name)
+    if labels[0] == labels[1]:
+        labels = (f"A: {labels[0]}", f"B: {labels[1]}")
+    seeds = shared_seeds(root_seed, reps)
+    frames: dict[str, list[pd.DataFrame]] = {label: [] for label in labels}
+    done = 0
+    for replicate, seed in enumerate(seeds):
+        for label, spec in zip(labels, (a, b), strict=True):
+            steps = run_spec(spec, seed, tables=("steps",)).steps
+            steps.insert(0, "replicate", replicate)
+            frames[label].append(steps)
+            done += 1
+            if progress is not None:
+                progress(done / (2 * reps))
+    steps = {label: pd.concat(parts, ignore_index=True) for label, parts in frames.items()}
+    return Comparison(labels=labels, specs=(a, b), seeds=seeds, steps=steps,
+                      differences=outcome_differences(*steps.values()))
