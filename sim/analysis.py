@@ -157,11 +157,18 @@ def comparison_table(metrics: pd.DataFrame, labels: list[str],
         "joined_")]
     pivot = wanted.pivot_table(index=["proposal", "metric", "at", "replicate"],
                                columns="scenario", values="value", aggfunc="first")
-    for (proposal, metric, at), block in pivot.groupby(level=[0, 1, 2], sort=False):
+    # proposals as the scenarios list them, outcomes in the order asked, then time points
+    proposals = list(dict.fromkeys(wanted["proposal"]))
+    order = {m: i for i, m in enumerate(outcomes)}
+    blocks = sorted(pivot.groupby(level=[0, 1, 2], sort=False),
+                    key=lambda item: (proposals.index(item[0][0]),
+                                      order.get(item[0][1], len(order)), item[0][1],
+                                      item[0][2] == "end", item[0][2]))
+    for (proposal, metric, at), block in blocks:
         block = block.droplevel([0, 1, 2]).sort_index()
         reference = block[labels[0]].to_numpy() if labels[0] in block else None
         for label in labels:
-            if label not in block:
+            if label not in block or block[label].isna().all():
                 continue
             values = block[label].to_numpy(float)
             mean, low, high = mean_interval(values)

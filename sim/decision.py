@@ -9,8 +9,9 @@ with coefficients (a, g, ...) of i's kind from the scenario's `behaviour`. Terms
 
 - align:     salience-weighted agreement of interests x[i] with content y[p] over
              the scope, sum_d s x y / sum_d s |y|, in [-1, 1]
-- cost:      bindingness b[p] times what the text constrains that i values:
-             b * sum_d |y| s max(0, -sign(y) x)  (0 for a non-binding text)
+- cost:      bindingness b[p] times how far the text's demands exceed what i would do
+             anyway, weighted by salience: b * sum_{d in scope} s max(0, |y| - sign(y) x)
+             (0 for a non-binding text; largest for salient dimensions i opposes)
 - peers:     tie-weighted share of i's neighbours who signed, among those who may
 - leader:    cohesion of i's bloc times the mean stance of its leaders (other than i):
              +1 signed, -1 opposes, 0 otherwise
@@ -56,9 +57,10 @@ def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
     if world.static_cache is None:
         x, s, y = world.interests, world.salience, world.content
         align = _safe_divide((s * x) @ y.T, s @ np.abs(y).T)
-        opposed_to_text = (s * np.maximum(-x, 0)) @ np.maximum(y, 0).T + (
-            s * np.maximum(x, 0)) @ np.maximum(-y, 0).T
-        world.static_cache = (align, world.bindingness * opposed_to_text)
+        # (N, P, D): how far each text's demand exceeds what each actor would do anyway
+        demanded = np.abs(y)[None] - np.sign(y)[None] * x[:, None, :]
+        burden = (s[:, None, :] * np.maximum(demanded, 0.0) * (y != 0)[None]).sum(axis=2)
+        world.static_cache = (align, world.bindingness * burden)
     return world.static_cache
 
 
@@ -143,14 +145,14 @@ def reference_terms(world: World, i: int, p: int, momentum: float | None = None
     computed once this step (as a Mesa model computes a global once per step).
     """
     x, s, y = world.interests[i], world.salience[i], world.content[p]
-    agree = weight = opposed = 0.0
+    agree = weight = burden = 0.0
     for d in range(len(y)):
         if y[d] == 0:
             continue
         agree += s[d] * x[d] * y[d]
         weight += s[d] * abs(y[d])
-        if x[d] * y[d] < 0:
-            opposed += abs(y[d]) * s[d] * abs(x[d])
+        demanded = abs(y[d]) - math.copysign(1.0, y[d]) * x[d]  # beyond what i would do
+        burden += s[d] * max(0.0, demanded)
     align = agree / weight if weight > 0 else 0.0
 
     neighbours, ties = sparse_row(world.network, i)
@@ -177,7 +179,7 @@ def reference_terms(world: World, i: int, p: int, momentum: float | None = None
                 if world.signed[i, q])
     return {
         "align": align,
-        "cost": world.bindingness[p] * opposed,
+        "cost": world.bindingness[p] * burden,
         "peers": peers,
         "leader": leader,
         "momentum": reference_momentum(world, p) if momentum is None else momentum,

@@ -4,8 +4,9 @@ Tie types (each with a scenario weight; 0 switches a type off):
 - same_bloc, same_subregion: between states;
 - shared_membership: between states, weight times the number of listed organisations
   both belong to;
-- home: a firm or civil-society actor looks at its home state (`weight`) and the
-  state at its domestic actors (`state_weight`);
+- home: a firm or civil-society actor looks at its home state (`weight`); the state
+  looks at its domestic actors as one peer of total weight `state_weight`, shared by
+  their size or reach;
 - same_sector: each firm to `degree` random firms of its sector (world seed);
 - same_home: each non-state actor to `degree` random non-state actors of its home state.
 
@@ -94,7 +95,16 @@ def build_network(world: World, spec: Network, rng: np.random.Generator) -> spar
         weights.append(shared.weight * counts[i, j])
 
     add(others, world.home[others], spec.home.weight)
-    add(world.home[others], others, spec.home.state_weight)
+    if spec.home.state_weight > 0 and len(others):
+        # a state looks at its domestic actors as one peer of weight state_weight, each
+        # counting by its share of their total weight (size or reach)
+        homes = world.home[others]
+        domestic = np.bincount(homes, weights=world.weight[others], minlength=n)
+        share = np.divide(world.weight[others], domestic[homes],
+                          out=np.zeros(len(others)), where=domestic[homes] > 0)
+        rows.append(homes)
+        cols.append(others)
+        weights.append(spec.home.state_weight * share)
 
     for tie, groups, members in (
         (spec.same_sector, world.category, firms),
