@@ -11,7 +11,8 @@ Search: a Latin hypercube over the ranges (scipy.stats.qmc, seeded), the scenari
 current values as one more candidate; then `rounds` further hypercubes, each in a box
 shrunk (by `shrink` per round) around the best candidate so far, which is carried
 into every round so the loss never gets worse. The best candidate is run
-`replications` (>= 50) times for the fit table: target vs simulated mean and 90%
+`replications` times (50 or more for a fit table worth reporting; the shipped file
+uses 60) for the fit table: target vs simulated mean and 90%
 spread of runs (5th-95th percentile). A count target passes if its value lies inside
 the spread; an actor
 target ("does not sign by date") passes if the share of runs in which the actor

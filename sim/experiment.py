@@ -197,12 +197,17 @@ class Point(BaseModel):
 
 
 class RunTask(BaseModel):
-    """One run to do: which point, which replicate, which seed, which run id."""
+    """One run to do: which point, which replicate, which seed, which run id.
+
+    `invalid` holds the error when the point's overrides do not make a valid scenario:
+    such runs are recorded as failed without being run, and the sweep goes on.
+    """
 
     point: int
     replicate: int
     seed: int
     run_id: str
+    invalid: str | None = None
 
 
 def load_experiment(path: str | Path) -> tuple[ExperimentSpec, Path]:
@@ -299,12 +304,17 @@ def run_tasks(spec: ExperimentSpec, scenario: Path, points: list[Point]) -> list
     """Every (point, replicate) with its keyed seed and content-hashed run id."""
     tasks = []
     for point in points:
-        resolved = spec_for(scenario, point.overrides)
+        try:
+            resolved, invalid = spec_for(scenario, point.overrides), None
+        except InputError as exc:
+            resolved, invalid = None, str(exc)
         key = "" if spec.common_random_numbers else point.key
         for replicate in range(spec.replications):
             seed = derive_seed(spec.seed, key, replicate)
-            tasks.append(RunTask(point=point.index, replicate=replicate, seed=seed,
-                                 run_id=run_id(resolved, seed)))
+            rid = (run_id(resolved, seed) if resolved is not None
+                   else content_hash("invalid", point.key, seed))
+            tasks.append(RunTask(point=point.index, replicate=replicate, seed=seed, run_id=rid,
+                                 invalid=invalid))
     return tasks
 
 

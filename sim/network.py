@@ -5,8 +5,8 @@ Tie types (each with a scenario weight; 0 switches a type off):
 - shared_membership: between states, weight times the number of listed organisations
   both belong to;
 - home: a firm or civil-society actor looks at its home state (`weight`); the state
-  looks at its domestic actors as one peer of total weight `state_weight`, shared by
-  their size or reach;
+  looks at its domestic actors as one peer of total weight `state_weight`, split
+  evenly between its firms and its civil society and, within each, by size or reach;
 - same_sector: each firm to `degree` random firms of its sector (world seed);
 - same_home: each non-state actor to `degree` random non-state actors of its home state.
 
@@ -96,15 +96,20 @@ def build_network(world: World, spec: Network, rng: np.random.Generator) -> spar
 
     add(others, world.home[others], spec.home.weight)
     if spec.home.state_weight > 0 and len(others):
-        # a state looks at its domestic actors as one peer of weight state_weight, each
-        # counting by its share of their total weight (size or reach)
-        homes = world.home[others]
-        domestic = np.bincount(homes, weights=world.weight[others], minlength=n)
-        share = np.divide(world.weight[others], domestic[homes],
-                          out=np.zeros(len(others)), where=domestic[homes] > 0)
+        # a state looks at its domestic actors as one peer of weight state_weight: half
+        # to its firms, half to its civil society (all of it where only one kind is
+        # present), each actor by its share of its kind's weight at home (size or reach:
+        # units differ between kinds, so shares are taken within a kind)
+        homes, kinds = world.home[others], world.kind[others].astype(np.int64)
+        group = homes * 3 + kinds
+        total = np.bincount(group, weights=world.weight[others], minlength=3 * n)
+        share = np.divide(world.weight[others], total[group], out=np.zeros(len(others)),
+                          where=total[group] > 0)
+        present = (total.reshape(n, 3)[:, 1:] > 0).sum(axis=1)
+        kinds_at_home = np.maximum(present, 1)[homes]
         rows.append(homes)
         cols.append(others)
-        weights.append(spec.home.state_weight * share)
+        weights.append(spec.home.state_weight * share / kinds_at_home)
 
     for tie, groups, members in (
         (spec.same_sector, world.category, firms),

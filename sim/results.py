@@ -5,8 +5,9 @@ Layout of a sweep directory:
     experiment.yaml      the experiment as run (with its hash in the manifest)
     scenario.yaml        the base scenario, resolved
     points.parquet       design points: index, label, parameter columns, overrides (JSON)
-    runs/part-*.parquet  one row per finished run: run id, seed, point, replicate,
-                         status (ok / failed), error, seconds, host
+    tasks.parquet        the plan: point, replicate, seed and run id of every run
+    runs/part-*.parquet  one row per computed run id: status (ok / failed), error,
+                         seconds, host (a run shared by two points is computed once)
     metrics/part-*.parquet, steps/part-*.parquet   long-form results of ok runs
     manifest.json        versions, git revision, spec hash, counts, timings, status
 
@@ -101,16 +102,23 @@ def load_results(directory: str | Path) -> SweepResult:
         raise InputError(problem(directory, "", "a sweep directory (with points.parquet), "
                                  "written by `cybernorms sweep`"))
     points = pd.read_parquet(directory / "points.parquet")
-    runs = finished_runs(directory)
-    ok = set(runs.loc[runs["status"] == "ok", "run_id"])
-    order = ["point", "replicate"]
-    runs = runs.sort_values(order, kind="stable").reset_index(drop=True) if len(runs) else runs
+    tasks = pd.read_parquet(directory / "tasks.parquet")
+    computed = finished_runs(directory)
+    ok = set(computed.loc[computed["status"] == "ok", "run_id"])
+    # the plan maps (point, replicate) to run ids; two points may share a run (same
+    # resolved scenario and seed), which is computed once and belongs to both
+    outcome = computed.drop(columns=[c for c in ("point", "replicate", "seed")
+                                     if c in computed.columns])
+    runs = tasks.merge(outcome, on="run_id", how="left")
+    runs["status"] = runs["status"].fillna("pending")
+    runs = runs.sort_values(["point", "replicate"], kind="stable").reset_index(drop=True)
     point_columns = points.drop(columns=["overrides"])
 
     def joined(frame: pd.DataFrame, sort: list[str]) -> pd.DataFrame:
         if frame.empty:
             return frame
-        frame = frame.merge(runs[["run_id", "point", "replicate"]], on="run_id")
+        frame = frame.drop(columns=[c for c in ("seed",) if c in frame.columns])
+        frame = frame.merge(tasks[["run_id", "seed", "point", "replicate"]], on="run_id")
         frame = frame.merge(point_columns, on="point")
         return frame.sort_values(["point", "replicate", *sort], kind="stable").reset_index(
             drop=True)

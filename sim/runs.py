@@ -1,7 +1,7 @@
 """Runs: (scenario, overrides, seed) -> RunRecord, and replicates of a scenario.
 
-A RunRecord holds the tidy tables of DESIGN "Outputs" (steps, actors, votes,
-metrics), every row carrying the run id and the integer seed that reproduces it,
+A RunRecord holds the tidy tables of a run (steps, actors, votes, metrics; see
+docs/ODD.md "Observation"), every row carrying the run id and the integer seed that reproduces it,
 plus the resolved scenario. `write` stores them with a manifest and the scenario YAML.
 """
 
@@ -60,7 +60,7 @@ class RunRecord:
         run_id: hash of (resolved scenario, seed, MODEL_VERSION).
         seed: the integer seed (`cybernorms run --seed` reproduces the run).
         scenario: the resolved ScenarioSpec.
-        steps, actors, votes, metrics: tidy tables (see DESIGN "Outputs").
+        steps, actors, votes, metrics: tidy tables, every row with run_id and seed.
         timings: seconds spent building and running.
     """
 
@@ -110,6 +110,7 @@ def actors_table(model: NormDiplomacyModel) -> pd.DataFrame:
             "home": world.ids[world.home],
             "bloc": bloc_names,
             "category": world.category,
+            "generated": world.generated,
             "proposal": np.full(n, pid, dtype=object),
             "eligible": world.eligible[:, p],
             "signed": world.signed[:, p],
@@ -220,8 +221,7 @@ def signing_probability(records: list[RunRecord]) -> pd.DataFrame:
     organisations); generated actors are drawn anew with each world seed.
     """
     actors = pd.concat([r.actors for r in records], ignore_index=True)
-    generated = actors["actor_id"].str.match(r"^(firm|civil)_\d+$")
-    actors = actors[~generated]
+    actors = actors[~actors["generated"]]
     columns = ["signed"] + [c for c in actors.columns if c.startswith("signed_by_")]
     keys = ["actor_id", "name", "kind", "home", "bloc", "proposal"]
     grouped = actors.groupby(keys, sort=False)[columns].mean().reset_index()

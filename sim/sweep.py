@@ -122,7 +122,7 @@ def _batches(todo: list[RunTask], points: dict[int, Point], size: int) -> list[t
     batches = []
     for point, tasks in by_point.items():
         for start in range(0, len(tasks), size):
-            chunk = [t.model_dump() for t in tasks[start:start + size]]
+            chunk = [t.model_dump(exclude={"invalid"}) for t in tasks[start:start + size]]
             batches.append((point, chunk))
     return batches
 
@@ -179,21 +179,30 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
                                  "continue the sweep already in it", str(out)))
     finished = finished_runs(out) if resume else pd.DataFrame(columns=["run_id", "status"])
     done_ids = set(finished.loc[finished["status"] == "ok", "run_id"])
-    todo = [t for t in tasks if t.run_id not in done_ids]
-    reused = len(tasks) - len(todo)
+    todo, planned_ids = [], set()
+    for task in tasks:  # each distinct run once, in plan order
+        if task.run_id not in done_ids and task.run_id not in planned_ids:
+            planned_ids.add(task.run_id)
+            todo.append(task)
+    reused = len({t.run_id for t in tasks} & done_ids)
     workers = workers or default_workers()
 
     write_text(out / "experiment.yaml", yaml.safe_dump(spec.model_dump(mode="json"),
                                                        sort_keys=False))
     write_text(out / "scenario.yaml", spec_for(scenario).to_yaml())
     write_table(out / "points.parquet", _points_table(spec, points))
+    write_table(out / "tasks.parquet",
+                pd.DataFrame([t.model_dump(exclude={"invalid"}) for t in tasks]))
 
-    per_run = pilot_seconds(scenario, points[0], tasks[0].seed) if todo else 0.0
+    invalid = [t for t in todo if t.invalid]
+    todo = [t for t in todo if not t.invalid]
+    per_run = pilot_seconds(scenario, points[todo[0].point], todo[0].seed) if todo else 0.0
     parallel = 1 if backend == "serial" else workers
     size = spec.batch or max(1, min(50, math.ceil(1.0 / max(per_run, 1e-3)),
                                     math.ceil(len(todo) / (4 * parallel)) if todo else 1))
     log(f"{spec.name}: {len(points)} points x {spec.replications} replications = "
-        f"{len(tasks)} runs ({reused} already done, {len(todo)} to run); "
+        f"{len(tasks)} runs ({reused} already done, {len(todo)} to run"
+        f"{f', {len(invalid)} invalid' if invalid else ''}); "
         f"about {per_run:.2f} s per run, estimated {_duration(len(todo) * per_run / parallel)} "
         f"on {parallel} worker{'s' if parallel > 1 else ''} ({backend}), {size} runs per task")
 
@@ -215,12 +224,18 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
     }
     write_json(out / "manifest.json", manifest)
 
+    if invalid:
+        log(f"{len(invalid)} runs of {len({t.point for t in invalid})} points with invalid "
+            f"overrides are recorded as failed; first: {invalid[0].invalid}")
+        write_shard(out, {"runs": pd.DataFrame([
+            {**t.model_dump(exclude={"invalid"}), "status": "failed", "error": t.invalid,
+             "seconds": 0.0, "host": ""} for t in invalid])})
     by_index = {p.index: p for p in points}
     batches = _batches(todo, by_index, size)
     work = [(str(scenario), by_index[point].overrides, chunk, spec.metrics, spec.keep_steps)
             for point, chunk in batches]
     progress = Progress(len(todo), quiet=quiet)
-    computed = failed = 0
+    computed, failed = 0, len(invalid)
     started = time.perf_counter()
     last_manifest = started
     status = "complete"

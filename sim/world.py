@@ -440,7 +440,7 @@ def _set_proposals(world: World) -> None:
             start = spec.step_of(campaign.start) if campaign.start is not None else None
             world.campaigns.append(Campaign(
                 proposal=k,
-                start=world.launch_step[k] if start is None else start,
+                start=world.launch_step[k] if start is None else max(1, start),
                 end=None if campaign.end is None else spec.step_of(campaign.end),
                 budget=campaign.budget,
                 decay=campaign.decay,
