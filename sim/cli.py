@@ -219,6 +219,13 @@ def replications_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("dashboard")
+def dashboard_command(args: argparse.Namespace) -> int:
+    from sim.dashboard import main as dashboard_main
+
+    return dashboard_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cybernorms",
@@ -292,6 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path)
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=int)
+
+    p = sub.add_parser("dashboard", help="the interactive Solara dashboard (127.0.0.1 by default)")
+    from sim.dashboard import configure_parser
+
+    configure_parser(p)
 
     p = sub.add_parser("bench", help="time the baseline and the kernel against the agent loop")
     p.add_argument("--json", action="store_true")

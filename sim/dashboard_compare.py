@@ -9,14 +9,12 @@ difference B - A with its 95% Student-t interval.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
+from sim.analysis import paired_difference
 from sim.runs import derive_seed, run_spec
 from sim.scenario import ScenarioSpec
 
@@ -52,17 +50,6 @@ def shared_seeds(root: int, reps: int) -> list[int]:
     return [derive_seed(root, "", r) for r in range(reps)]
 
 
-def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its Student-t interval; NaN bounds with fewer than two values."""
-    values = np.asarray(values, float)
-    mean = float(values.mean()) if values.size else math.nan
-    if values.size < 2:
-        return mean, math.nan, math.nan
-    half = stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(
-        values.size)
-    return mean, mean - half, mean + half
-
-
 def final_outcomes(steps: pd.DataFrame) -> pd.DataFrame:
     """Per replicate and proposal: the outcomes at each run's last step."""
     last = steps[steps["step"] == steps.groupby("replicate")["step"].transform("max")]
@@ -76,14 +63,17 @@ def outcome_differences(steps_a: pd.DataFrame, steps_b: pd.DataFrame) -> pd.Data
     for proposal in a.index.get_level_values(0).unique():
         if proposal not in b.index.get_level_values(0):
             continue
-        paired = a.loc[proposal].join(b.loc[proposal], lsuffix="_a", rsuffix="_b", how="inner")
+        paired = a.loc[proposal].add_suffix("_a").join(b.loc[proposal].add_suffix("_b"),
+                                                       how="inner")
         for column, label in OUTCOMES.items():
-            diff, low, high = mean_interval(paired[f"{column}_b"] - paired[f"{column}_a"])
+            paired_stats = paired_difference(paired[f"{column}_a"].to_numpy(float),
+                                             paired[f"{column}_b"].to_numpy(float))
             rows.append({"proposal": proposal, "outcome": label,
                          "mean_a": float(paired[f"{column}_a"].mean()),
                          "mean_b": float(paired[f"{column}_b"].mean()),
-                         "difference": diff, "ci_low": low, "ci_high": high,
-                         "pairs": len(paired)})
+                         "difference": paired_stats["diff"],
+                         "ci_low": paired_stats["diff_low"], "ci_high": paired_stats["diff_high"],
+                         "p": paired_stats["p"], "pairs": paired_stats["pairs"]})
     return pd.DataFrame(rows)
 
 

@@ -71,18 +71,23 @@ assert [c.field for c in COEFFICIENTS[:len(TERMS)]] == list(TERMS)
 
 
 def scenario_choices(extra: str | Path | None = None) -> dict[str, str]:
-    """Scenario label -> source: the shipped files, plus a file named on the command line."""
-    choices = {path.stem: str(path) for path in sorted(SCENARIO_DIR.glob("*.yaml"))}
+    """Scenario label -> file: the shipped scenarios, plus one named on the command line."""
+    choices = {path.stem: str(path.resolve()) for path in sorted(SCENARIO_DIR.glob("*.yaml"))}
     if extra:
-        path = find_scenario(extra)
-        if str(path) not in choices.values():
-            choices = {str(path): str(path), **choices}
+        path = str(find_scenario(extra).resolve())
+        if path not in choices.values():
+            choices = {path: path, **choices}
     return choices
 
 
 def initial_source() -> str:
     """The scenario to open with: the command line's (via SCENARIO_ENV) or the baseline."""
-    return str(find_scenario(os.environ.get(SCENARIO_ENV) or DEFAULT_SOURCE))
+    return str(find_scenario(os.environ.get(SCENARIO_ENV) or DEFAULT_SOURCE).resolve())
+
+
+def source_of(spec: ScenarioSpec) -> str:
+    """The scenario file a spec was loaded from, as an absolute path."""
+    return str(find_scenario(spec.source).resolve())
 
 
 @lru_cache(maxsize=32)

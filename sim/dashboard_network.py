@@ -2,12 +2,11 @@
 
 Thousands of actors do not fit a readable picture, so the view holds every state, the
 named firms and organisations, and a fixed sample of the generated ones (drawn from
-the world seed, so a world always shows the same sample). Positions come from a
-force-directed layout (Fruchterman-Reingold on the symmetrised tie weights) computed
-of the states' ties, computed once per network and cached: stepping the model only
-recolours the nodes. Firms and organisations sit in a spiral around their home state
-(their strongest tie). Each node draws its two strongest ties within the view, which
-keeps the picture legible.
+the world seed, so a world always shows the same sample). States are placed by a
+force-directed layout (Fruchterman-Reingold) of their ties; firms and organisations
+sit in a spiral around their home state, their strongest tie. The layout is computed
+once per network and cached: stepping the model only recolours the nodes. Each node
+draws its two strongest ties within the view, which keeps the picture legible.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from sim.world import World
 
 SAMPLE = 150  # generated firms, and generated organisations, drawn into the view
 TIES_PER_NODE = 2
-SIZE = 1000.0  # the layout's square, in drawing units
+WIDTH, HEIGHT = 1000.0, 660.0  # the drawing, in its own units
 _CACHE: OrderedDict[str, NetworkView] = OrderedDict()
 _CACHE_SIZE = 8
 
@@ -36,7 +35,7 @@ class NetworkView:
     """Nodes (World rows) with positions and sizes, and the ties drawn between them.
 
     Attributes:
-        rows: World row of each node; xy: (n, 2) positions in [0, SIZE].
+        rows: World row of each node; xy: (n, 2) positions within WIDTH x HEIGHT.
         radius: node radius in drawing units; kind: 0 state, 1 firm, 2 civil.
         ties: (m, 2) indices into `rows` of the ties drawn.
         shown: kind -> (nodes shown, actors of that kind).
@@ -72,7 +71,7 @@ def sample_rows(world: World, sample: int = SAMPLE) -> np.ndarray:
 
 def force_layout(weights: np.ndarray, rng: np.random.Generator,
                  iterations: int = 120) -> np.ndarray:
-    """Fruchterman-Reingold positions in the unit square for a dense symmetric weight matrix."""
+    """Fruchterman-Reingold positions (about the unit square) for symmetric tie weights."""
     n = len(weights)
     pos = rng.random((n, 2))
     if n < 2:
@@ -88,8 +87,7 @@ def force_layout(weights: np.ndarray, rng: np.random.Generator,
         length = np.maximum(np.hypot(displacement[:, 0], displacement[:, 1]), 0.01)
         pos += displacement * (temperature / length)[:, None]
         temperature -= cooling
-    pos -= pos.min(axis=0)
-    return pos / max(pos.max(), 1e-9)
+    return pos
 
 
 def _key(world: World, rows: np.ndarray) -> str:
@@ -122,7 +120,10 @@ def _build(world: World, rows: np.ndarray) -> NetworkView:
     xy = np.zeros((len(rows), 2))
     among = weights[np.ix_(states, states)]
     layout = force_layout(among / max(among.max(), 1e-9), np.random.default_rng([world.seed, 11]))
-    xy[states] = layout * (SIZE - 160) + 80
+    span = np.maximum(layout.max(axis=0) - layout.min(axis=0), 1e-9)
+    margin = 70.0
+    xy[states] = (layout - layout.min(axis=0)) / span * [WIDTH - 2 * margin,
+                                                          HEIGHT - 2 * margin] + margin
     _place_satellites(world, rows, xy, radius)
     strongest = np.argsort(-weights, axis=1)[:, :TIES_PER_NODE]
     pairs = {(min(i, j), max(i, j)) for i, row in enumerate(strongest) for j in row
@@ -156,7 +157,7 @@ def network_figure(world: World, proposal: int, title: str = "") -> Figure:
     """The drawn network coloured by stance on `proposal`, for export (PNG, SVG)."""
     view = network_view(world)
     colours = np.array(STATUS_COLORS)[status_codes(world, proposal)[view.rows]]
-    fig = Figure(figsize=(7, 7), layout="constrained")
+    fig = Figure(figsize=(9, 6.6), layout="constrained")
     ax = fig.add_subplot()
     segments = np.stack([view.xy[view.ties[:, 0]], view.xy[view.ties[:, 1]]], axis=1)
     ax.add_collection(LineCollection(segments, colors="#9aa5b1", linewidths=0.4, alpha=0.5))
@@ -164,8 +165,8 @@ def network_figure(world: World, proposal: int, title: str = "") -> Figure:
         mine = view.kind == code
         ax.scatter(view.xy[mine, 0], view.xy[mine, 1], s=(view.radius[mine] * 0.9) ** 2,
                    c=colours[mine], marker=marker, edgecolors="#4a5260", linewidths=0.4)
-    ax.set_xlim(0, SIZE)
-    ax.set_ylim(SIZE, 0)
+    ax.set_xlim(0, WIDTH)
+    ax.set_ylim(HEIGHT, 0)
     ax.set_aspect("equal")
     ax.axis("off")
     handles = [Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor=c,

@@ -132,9 +132,10 @@ class NormDiplomacyModel(mesa.Model):
             if not overrides and (rng is None or scenario.rng == seed_from(rng)):
                 return scenario
             return NormScenario(rng=scenario.rng if rng is None else rng, spec=scenario.spec,
-                                overrides=overrides)
+                                overrides=overrides, source=scenario.source)
         if isinstance(scenario, ScenarioSpec):
-            return NormScenario(rng=rng, spec=scenario, overrides=overrides)
+            source = scenario.source if scenario.source != "<memory>" else DEFAULT_SCENARIO
+            return NormScenario(rng=rng, spec=scenario, overrides=overrides, source=source)
         source = DEFAULT_SCENARIO if scenario is None else str(scenario)
         return NormScenario(rng=rng, source=source, overrides=overrides)
 

@@ -108,38 +108,64 @@ def _numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series)
 
 
-def _heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, proposal: str):
+def _number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}" if abs(value) >= 1 else f"{value:.2f}"
+
+
+def _heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, proposal: str,
+             facet: str | None = None):
+    """Mean of `metric` over x by y; with `facet`, one panel per value of a third factor
+    (up to four; further factors are averaged)."""
     mine = summary[(summary["metric"] == metric) & (summary["proposal"] == proposal)]
-    grid = mine.pivot_table(index=y, columns=x, values="mean", aggfunc="mean", sort=False)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * grid.shape[1], 1.2 + 0.6 * grid.shape[0]),
-                           constrained_layout=True)
-    image = ax.imshow(grid.to_numpy(float), cmap="Greys", aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], rotation=30, ha="right")
-    ax.set_yticks(range(grid.shape[0]), [str(i) for i in grid.index])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    values = grid.to_numpy(float)
-    middle = np.nanmean(values) if np.isfinite(values).any() else 0
-    for (i, j), value in np.ndenumerate(values):
-        if np.isfinite(value):
-            ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=8,
-                    color="white" if value > middle else "black")
-    fig.colorbar(image, ax=ax, label=f"{metric} (mean)")
-    ax.set_title(f"{proposal}: {metric}", fontsize=10)
+    panels = list(dict.fromkeys(mine[facet]))[:4] if facet else [None]
+    grids = [(mine if value is None else mine[mine[facet] == value]).pivot_table(
+        index=y, columns=x, values="mean", aggfunc="mean", sort=False) for value in panels]
+    rows, cols = grids[0].shape
+    fig, axes = plt.subplots(1, len(grids), figsize=(1.6 + 1.0 * cols * len(grids),
+                                                     1.4 + 0.6 * rows),
+                             constrained_layout=True, squeeze=False, sharey=True)
+    values = np.concatenate([g.to_numpy(float).ravel() for g in grids])
+    low, high = np.nanmin(values), np.nanmax(values)
+    middle = (low + high) / 2
+    for ax, grid, value in zip(axes[0], grids, panels, strict=True):
+        image = ax.imshow(grid.to_numpy(float), cmap="Greys", aspect="auto", vmin=low,
+                          vmax=high)
+        ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], rotation=30,
+                      ha="right")
+        ax.set_yticks(range(grid.shape[0]), [str(i) for i in grid.index])
+        ax.set_xlabel(x.rsplit(".", 1)[-1])
+        for (i, j), cell in np.ndenumerate(grid.to_numpy(float)):
+            if np.isfinite(cell):
+                ax.text(j, i, _number(cell), ha="center", va="center", fontsize=8,
+                        color="white" if cell > middle else "black")
+        if value is not None:
+            ax.set_title(f"{facet.rsplit('.', 1)[-1]} = {value}", fontsize=9)
+    axes[0][0].set_ylabel(y.rsplit(".", 1)[-1])
+    fig.colorbar(image, ax=axes[0].tolist(), label=f"{metric} (mean)")
+    fig.suptitle(f"{proposal}: {metric}", fontsize=10)
     return fig
 
 
 def _lines(summary: pd.DataFrame, x: str, metric: str, proposal: str):
     mine = summary[(summary["metric"] == metric) & (summary["proposal"] == proposal)]
-    mine = mine.sort_values(x) if _numeric(mine[x]) else mine
-    fig, ax = plt.subplots(figsize=(4.8, 3.2), constrained_layout=True)
-    positions = mine[x].to_numpy(float) if _numeric(mine[x]) else np.arange(len(mine))
-    ax.fill_between(positions, mine["p05"], mine["p95"], color="0.5", alpha=0.2, linewidth=0,
-                    label="90% of runs")
+    numeric = _numeric(mine[x])
+    mine = mine.sort_values(x) if numeric else mine
+    fig, ax = plt.subplots(figsize=(4.8 if numeric else 1.5 + 0.5 * len(mine), 3.2),
+                           constrained_layout=True)
+    positions = mine[x].to_numpy(float) if numeric else np.arange(len(mine))
+    if numeric:  # a continuous parameter: a band and a line
+        ax.fill_between(positions, mine["p05"], mine["p95"], color="0.5", alpha=0.2,
+                        linewidth=0, label="90% of runs")
+    else:  # separate points: whiskers only, nothing drawn between them
+        ax.vlines(positions, mine["p05"], mine["p95"], color="0.7", linewidth=6,
+                  label="90% of runs")
     ax.errorbar(positions, mine["mean"], yerr=[mine["mean"] - mine["ci_low"],
                                                mine["ci_high"] - mine["mean"]],
-                color="0", marker="o", markersize=3, capsize=2, label="mean, 95% CI")
-    if not _numeric(mine[x]):
+                color="0", marker="o", markersize=3, capsize=2,
+                linestyle="-" if numeric else "none", label="mean, 95% CI")
+    if not numeric:
         ax.set_xticks(positions, [str(v) for v in mine[x]], rotation=30, ha="right")
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
@@ -204,9 +230,11 @@ def write_sweep_report(result: SweepResult, out: str | Path | None = None,
                 fig = _scatter(result, metric, proposal)
                 caption = "Runs against each parameter, black: binned means."
             elif len(varying) >= 2:
-                fig = _heatmap(summary, varying[0], varying[1], metric, proposal)
+                facet = varying[2] if len(varying) >= 3 else None
+                fig = _heatmap(summary, varying[0], varying[1], metric, proposal, facet)
                 caption = (f"Mean {metric} over {varying[0]} x {varying[1]}"
-                           + (f" (averaged over {', '.join(varying[2:])})" if varying[2:] else "")
+                           + (f", one panel per {facet}" if facet else "")
+                           + (f" (averaged over {', '.join(varying[3:])})" if varying[3:] else "")
                            + ".")
             else:
                 x = varying[0] if varying else "label"

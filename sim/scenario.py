@@ -326,9 +326,18 @@ class KindBehaviour(Spec):
 
 
 class Behaviour(Spec):
+    """How every kind decides; `legitimacy` weighs each kind's coverage in momentum.
+
+    `legitimacy_over: eligible` measures a proposal's legitimacy among the kinds it is
+    open to (weights renormalised over them: a states-only call signed by every state
+    is fully legitimate); `all` measures it over the whole community (kinds that may
+    not sign count as uncovered, so inclusion itself adds legitimacy).
+    """
+
     temperature: NonNegative = 0.0
     launch_rounds: int = Field(1, ge=1)
     legitimacy: dict[Kind, NonNegative] = {"state": 1.0, "firm": 0.0, "civil": 0.0}
+    legitimacy_over: Literal["eligible", "all"] = "eligible"
     state: KindBehaviour = KindBehaviour()
     firm: KindBehaviour = KindBehaviour()
     civil: KindBehaviour = KindBehaviour()

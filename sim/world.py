@@ -430,9 +430,12 @@ def _set_proposals(world: World) -> None:
         if proposal.federates:
             cols = [world.membership_names.index(f) for f in proposal.federates]
             world.federated[:, k] = world.membership[:, cols].any(axis=1)
-        weights = np.array([spec.behaviour.legitimacy.get(kind, 0.0) if kind in proposal.open_to
-                            else 0.0 for kind in KINDS])
-        world.legitimacy[k] = weights / weights.sum() if weights.sum() > 0 else weights
+        weights = np.array([spec.behaviour.legitimacy.get(kind, 0.0) for kind in KINDS])
+        scale = weights.sum()
+        weights *= [kind in proposal.open_to for kind in KINDS]
+        if spec.behaviour.legitimacy_over == "eligible":
+            scale = weights.sum()
+        world.legitimacy[k] = weights / scale if scale > 0 else weights
         for campaign in proposal.outreach.values():
             target = np.zeros(n)
             for group in campaign.targets:

@@ -147,6 +147,7 @@ class MapLayout:
         markers: row -> (x, y) (states without a visible outline).
         background: compact SVG path of non-member outlines (Taiwan, Greenland, ...).
         polygons: row -> polygons, for the matplotlib figure.
+        unplaced: rows of states with neither outline nor known position (invented ones).
     """
 
     view_box: str
@@ -155,6 +156,7 @@ class MapLayout:
     background: str
     polygons: dict[int, list[np.ndarray]]
     background_polygons: list[np.ndarray]
+    unplaced: list[int]
 
     @property
     def rows(self) -> set[int]:
@@ -173,10 +175,12 @@ def _layout(roster: str, base_dir: Path | None) -> MapLayout:
     iso2 = list(frame["iso2"].str.upper())
     shapes = outlines()
     table = pd.read_csv(MARKERS, comment="#", keep_default_na=False)
-    positions = dict(zip(table["iso3"], zip(*robinson(table["lon"], table["lat"]), strict=True),
+    # the Pacific east of the date line joins the other Pacific states on the right
+    lon = np.where(table["lon"] < -160, table["lon"] + 360, table["lon"])
+    positions = dict(zip(table["iso3"], zip(*robinson(lon, table["lat"]), strict=True),
                          strict=True))
     drawn = {row: shapes[code] for row, code in enumerate(iso2) if code in shapes}
-    marker_rows, marker_points = [], []
+    marker_rows, marker_points, unplaced = [], [], []
     for row, iso3 in enumerate(frame["iso3"]):
         if row in drawn:
             points = np.vstack(drawn[row])
@@ -186,16 +190,17 @@ def _layout(roster: str, base_dir: Path | None) -> MapLayout:
             centre = (points.min(axis=0) + points.max(axis=0)) / 2
         elif iso3 in positions:
             centre = np.array(positions[iso3])
-        else:
-            raise ValueError(f"{MARKERS}: no outline and no marker position for {iso3}")
+        else:  # a roster of invented or future states: listed beside the map instead
+            unplaced.append(row)
+            continue
         marker_rows.append(row)
         marker_points.append(centre)
-    spread = _spread(np.array(marker_points), 2.2 * MARKER_RADIUS)
+    spread = _spread(np.array(marker_points).reshape(-1, 2), 2.2 * MARKER_RADIUS)
     markers = {row: (round(float(x), 1), round(float(y), 1))
                for row, (x, y) in zip(marker_rows, spread, strict=True)}
     others = [p for code, polygons in shapes.items() if code not in set(iso2) for p in polygons]
-    every = np.vstack([np.vstack(p) for p in drawn.values()] + others)
-    low, high = every.min(axis=0) - 15, every.max(axis=0) + 15
+    every = np.vstack([np.vstack(p) for p in drawn.values()] + others + [spread])
+    low, high = every.min(axis=0) - 2 * MARKER_RADIUS, every.max(axis=0) + 2 * MARKER_RADIUS
     view_box = f"{low[0]:.0f} {low[1]:.0f} {high[0] - low[0]:.0f} {high[1] - low[1]:.0f}"
     return MapLayout(
         view_box=view_box,
@@ -204,6 +209,7 @@ def _layout(roster: str, base_dir: Path | None) -> MapLayout:
         background=_svg_path(others),
         polygons=drawn,
         background_polygons=others,
+        unplaced=unplaced,
     )
 
 
@@ -221,7 +227,7 @@ def map_figure(world: World, proposal: int, title: str = "") -> Figure:
     ax.add_collection(PolyCollection(polygons, facecolors=faces, edgecolors="white",
                                      linewidths=0.3))
     marker_rows = list(layout.markers)
-    xy = np.array([layout.markers[row] for row in marker_rows])
+    xy = np.array([layout.markers[row] for row in marker_rows]).reshape(-1, 2)
     ax.scatter(xy[:, 0], xy[:, 1], s=22, c=colours[marker_rows], edgecolors="#555",
                linewidths=0.5, zorder=3)
     x, y, width, height = (float(v) for v in layout.view_box.split())
@@ -231,7 +237,8 @@ def map_figure(world: World, proposal: int, title: str = "") -> Figure:
     ax.axis("off")
     ax.legend(handles=[Patch(facecolor=c, edgecolor="#999", label=s)
                        for s, c in zip(STATUS, STATUS_COLORS, strict=True)],
-              loc="lower left", fontsize=8, frameon=False, ncols=len(STATUS))
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False,
+              ncols=len(STATUS))
     if title:
         ax.set_title(title, fontsize=11, loc="left")
     return fig

@@ -103,3 +103,20 @@ def test_static_terms_are_recomputed_after_a_change(tiny_spec):
     after = utility(model.world)[0, 0]
     assert after < before
     assert after == pytest.approx(reference_utility(model.world, 0, 0), abs=1e-12)
+
+
+def test_legitimacy_over_eligible_or_all(tiny_spec):
+    """A states-only proposal: momentum is state coverage (eligible) or 0.6 of it (all)."""
+    from sim.decision import momentum
+
+    common = {"proposals.call.open_to": ["state"],
+              "behaviour.legitimacy": {"state": 0.6, "firm": 0.2, "civil": 0.2}}
+    eligible = build_world(with_overrides(tiny_spec, common), 1)
+    whole = build_world(with_overrides(tiny_spec, {**common, "behaviour.legitimacy_over": "all"}),
+                        1)
+    for world in (eligible, whole):
+        world.signed[[0, 3], 0] = True
+    states = eligible.slices["state"]
+    coverage = eligible.weight[states][[0, 3]].sum() / eligible.weight[states].sum()
+    assert momentum(eligible)[0] == pytest.approx(coverage)
+    assert momentum(whole)[0] == pytest.approx(0.6 * coverage)

@@ -206,3 +206,12 @@ def test_datacollector_series_match_history(tiny_spec):
     table = model.history.table()
     calls = table[table["proposal"] == "call"]
     assert list(series["call.signers_state"]) == list(calls["signers_state"])
+
+
+def test_rebuilt_scenario_remembers_its_source():
+    """A Reset with overrides or a seed keeps the scenario file (was: fell back to baseline)."""
+    scenario = NormScenario(source=str(TINY))
+    model = NormDiplomacyModel(scenario, rng=3, **{"proposals.call.bindingness": 0.2})
+    assert model.scenario.source == str(TINY)
+    from_spec = NormDiplomacyModel(model.spec, rng=4)
+    assert from_spec.scenario.source == model.spec.source
