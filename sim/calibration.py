@@ -33,6 +33,7 @@ from scipy.stats import qmc
 
 from sim.errors import InputError, problem
 from sim.execution import TaskError, execute
+from sim.metrics import checkpoint_label
 from sim.runs import derive_seed, run_batch, spec_for
 from sim.scenario import TimePoint, problems_from, read_yaml
 from sim.store import provenance, write_json, write_table, write_text
@@ -112,16 +113,18 @@ def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
     return spec, scenario
 
 
-def _base_overrides(calibration: CalibrationSpec, scenario: Path) -> dict:
+def _base_overrides(calibration: CalibrationSpec, scenario: Path,
+                    path: Path | str = "targets") -> dict:
     """Checkpoints at every target date, and no steps beyond the last one."""
     spec = spec_for(scenario)
     steps = sorted({spec.step_of(t.at) for t in calibration.targets})
     checkpoints = [t.at for t in calibration.targets]
     iso3 = set(spec_states(spec))
-    unknown = [t.actor for t in calibration.targets if t.actor and t.actor not in iso3]
+    unknown = [problem(path, f"targets.{i}.actor", "an ISO3 code of a state in the scenario",
+                       t.actor)
+               for i, t in enumerate(calibration.targets) if t.actor and t.actor not in iso3]
     if unknown:
-        raise InputError(problem("targets", "targets.actor", "ISO3 codes of states in the "
-                                 "scenario", unknown))
+        raise InputError(unknown)
     followed = {t.actor for t in calibration.targets if t.actor}
     return {"report.checkpoints": sorted(set(checkpoints), key=str),
             "report.swing_states": sorted(set(spec.report.swing_states) | followed),
@@ -136,11 +139,12 @@ def spec_states(spec) -> list[str]:
 
 def _observe(records, calibration: CalibrationSpec) -> np.ndarray:
     """(runs, targets) simulated values."""
+    spec = records[0].scenario
     values = np.full((len(records), len(calibration.targets)), np.nan)
     for r, record in enumerate(records):
         metrics = record.metrics.set_index(["proposal", "metric", "at"])["value"]
         for t, target in enumerate(calibration.targets):
-            at = target.at.isoformat() if isinstance(target.at, date) else str(target.at)
+            at = checkpoint_label(spec, target.at)
             metric = target.metric or f"joined_{target.actor}"
             values[r, t] = metrics.get((target.proposal, metric, at), np.nan)
     return values
@@ -201,7 +205,7 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
               log=print) -> dict:
     """Run the search and the final fit; return the fit table and the best coefficients."""
     calibration, scenario = load_targets(targets_path)
-    base = _base_overrides(calibration, scenario)
+    base = _base_overrides(calibration, scenario, Path(targets_path))
     search = calibration.search
     names = list(calibration.parameters)
 

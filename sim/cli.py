@@ -121,12 +121,11 @@ def sweep_command(args: argparse.Namespace) -> int:
         return 0
     out = args.out or Path("results") / Path(args.spec).stem
     try:
-        result = sweep(args.spec, out, backend=args.backend, workers=args.workers,
-                       scheduler=args.scheduler, resume=args.resume)
+        manifest = sweep(args.spec, out, backend=args.backend, workers=args.workers,
+                         scheduler=args.scheduler, resume=args.resume, load=False)
     except KeyboardInterrupt:
         return 130
-    failed = int((result.runs["status"] == "failed").sum()) if len(result.runs) else 0
-    return 1 if failed else 0
+    return 1 if manifest["runs_failed"] else 0
 
 
 @command("compare")

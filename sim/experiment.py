@@ -53,6 +53,12 @@ class Span(Spec):
     stop: float
     step: float = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.stop < self.start:
+            raise ValueError("a range with stop >= start")
+        return self
+
     def values(self) -> list[float]:
         count = int(math.floor((self.stop - self.start) / self.step + 1e-9)) + 1
         return [round(self.start + i * self.step, 12) for i in range(max(count, 0))]
@@ -102,7 +108,7 @@ class Distribution(Spec):
 class Parameter(Spec):
     """Values of one dotted path: a list, a range, or a distribution."""
 
-    values: list[Any] | None = None
+    values: list[Any] | None = Field(None, min_length=1)
     range: Span | None = None
     distribution: Distribution | None = None
     labels: list[str] | None = Field(None, description="names for `values` in tables")
@@ -165,22 +171,30 @@ class ExperimentSpec(Spec):
     batch: int | None = Field(None, ge=1, description="runs per task (default: automatic)")
     max_runs: int = Field(20_000, ge=1)
 
-    @model_validator(mode="after")
-    def _consistent(self):
+    def inconsistencies(self) -> list[tuple[str, Any, str]]:
+        """(field, value, expectation) for every rule that spans several fields."""
+        found = []
         if self.design == "points" and not self.points:
-            raise ValueError("design `points` needs `points`")
+            found.append(("points", self.points, "named sub-experiments for design `points`"))
         if self.design != "points" and not self.parameters:
-            raise ValueError(f"design `{self.design}` needs `parameters`")
+            found.append(("parameters", self.parameters,
+                          f"at least one parameter for design `{self.design}`"))
         if self.design in SAMPLED + SENSITIVITY and self.samples < 1:
-            raise ValueError(f"design `{self.design}` needs `samples` >= 1")
+            found.append(("samples", self.samples, f"samples >= 1 for design `{self.design}`"))
+        if self.design == "grid":
+            for name, parameter in self.parameters.items():
+                if parameter.distribution is not None and parameter.distribution.choice is None:
+                    found.append((f"parameters.{name}", "distribution",
+                                  "values, a range or a choice for a grid"))
         if self.groups is not None:
             grouped = [p for members in self.groups.values() for p in members]
-            unknown = sorted(set(grouped) - set(self.parameters))
-            if unknown:
-                raise ValueError(f"groups name unknown parameters: {unknown}")
-            if sorted(grouped) != sorted(self.parameters):
-                raise ValueError("groups must place every parameter in exactly one group")
-        return self
+            for name in sorted(set(grouped) - set(self.parameters)):
+                found.append(("groups", name, "a parameter named in `parameters`"))
+            for name in sorted(set(self.parameters) - set(grouped)):
+                found.append(("groups", name, "every parameter placed in a group"))
+            for name in sorted({p for p in grouped if grouped.count(p) > 1}):
+                found.append(("groups", name, "each parameter in exactly one group"))
+        return found
 
 
 class Point(BaseModel):
@@ -218,6 +232,10 @@ def load_experiment(path: str | Path) -> tuple[ExperimentSpec, Path]:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:
         raise InputError(problems_from(exc, {}, str(path), ExperimentSpec)) from None
+    found = spec.inconsistencies()
+    if found:
+        raise InputError([problem(path, field, expected, value)
+                          for field, value, expected in found])
     scenario = (path.parent / spec.scenario).resolve()
     if not scenario.is_file():
         raise InputError(problem(path, "scenario", "an existing scenario file, relative to the "
@@ -227,6 +245,10 @@ def load_experiment(path: str | Path) -> tuple[ExperimentSpec, Path]:
 
 def design_points(spec: ExperimentSpec) -> list[Point]:
     """The design's points, in a fixed order (the order SALib analyses expect)."""
+    found = spec.inconsistencies()
+    if found:
+        raise ValueError("; ".join(f"{field}: expected {expected}" for field, _, expected
+                                   in found))
     names = list(spec.parameters)
     if spec.design == "points":
         rows = [(label, dict(overrides)) for label, overrides in spec.points.items()]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.store import write_table
+from sim.store import atomic_path, write_table
 
 TABLES = ("runs", "metrics", "steps")
 
@@ -52,7 +52,9 @@ def finished_runs(directory: Path) -> pd.DataFrame:
     if not shards:
         return pd.DataFrame(columns=["run_id", "status"])
     runs = pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
-    return runs.drop_duplicates("run_id", keep="last")
+    # a run retried on --resume may have a failed row and an ok row: ok wins
+    runs = runs.sort_values("status", key=lambda s: s.eq("ok"), kind="stable")
+    return runs.drop_duplicates("run_id", keep="last").sort_index()
 
 
 def _read(directory: Path, table: str, ok_ids: set[str]) -> pd.DataFrame:
@@ -143,13 +145,23 @@ def _experiment(directory: Path) -> dict:
 
 
 def compact(directory: Path) -> None:
-    """Merge each table's shards into one (atomically), after a sweep completes."""
+    """Merge each table's shards into one (atomically), after a sweep completes.
+
+    Shards are streamed into the merged file one at a time, so memory stays that of
+    one shard however large the sweep.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     for table in TABLES:
         shards = _shards(directory, table)
         if len(shards) <= 1:
             continue
-        merged = pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
-        name = f"part-{uuid.uuid4().hex[:12]}.parquet"
-        write_table(directory / table / name, merged)
+        schema = pa.unify_schemas([pq.read_schema(s) for s in shards],
+                                  promote_options="permissive")
+        target = directory / table / f"part-{uuid.uuid4().hex[:12]}.parquet"
+        with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+            for shard in shards:
+                writer.write_table(pq.read_table(shard).cast(schema))
         for shard in shards:
             shard.unlink()

@@ -141,6 +141,9 @@ def score(results: str | Path, observed: str | Path) -> Score:
             shares = {v: float((mine["vote"] == v).mean()) for v in VOTES}
             vote_rows.append({"actor": key[0], "proposal": key[1], "observed": record["vote"],
                               **{f"p_{v}": shares[v] for v in VOTES}})
+        else:
+            raise InputError(problem(observed, f"row {row}", "a value in `signed` (0/1) or in "
+                                     "`vote` (yes/abstain/no)", record))
     signatures = pd.DataFrame(signature_rows)
     vote_table = pd.DataFrame(vote_rows)
     summary = []

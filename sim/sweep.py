@@ -164,11 +164,13 @@ def _points_table(spec: ExperimentSpec, points: list[Point]) -> pd.DataFrame:
 
 def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
           workers: int | None = None, scheduler: str | None = None, resume: bool = False,
-          log: Callable[[str], None] | None = None, quiet: bool = False):
+          log: Callable[[str], None] | None = None, quiet: bool = False, load: bool = True):
     """Run every (point, replicate) of an experiment not yet finished in `out`.
 
-    Returns the loaded SweepResult. Raises InputError for a bad experiment or an
-    output directory that holds another sweep (use `resume=True` to continue it).
+    Returns the loaded SweepResult, or with `load=False` only the manifest (a dict with
+    the counts), so that the sweeping process never holds all results in memory.
+    Raises InputError for a bad experiment or an output directory that holds another
+    sweep (use `resume=True` to continue it).
     """
     log = log or (lambda line: print(line, file=sys.stderr))
     out = Path(out)
@@ -277,7 +279,7 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
     compact(out)
     log(f"{computed} runs computed, {reused} reused, {failed} failed in {_duration(elapsed)}; "
         f"results in {out}/")
-    return load_results(out)
+    return load_results(out) if load else manifest
 
 
 def _failures(out: Path, limit: int = 20) -> list[dict]:
