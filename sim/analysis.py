@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.execution import TaskError, execute
+from sim.execution import run_all
 from sim.runs import derive_seed, resolve, run_spec
 from sim.scenario import ScenarioSpec
 
@@ -197,11 +197,10 @@ def compare(scenarios: Sequence[str | Path | ScenarioSpec], reps: int, *, seed: 
     tasks = [(spec, seeds[i:i + chunk]) for spec in specs for i in range(0, reps, chunk)]
     owners = [(k, i) for k in range(len(specs)) for i in range(0, reps, chunk)]
     records: dict[int, list] = {k: [] for k in range(len(specs))}
-    for index, result in sorted(execute(_run_scenario, tasks, backend=backend,
-                                        workers=workers), key=lambda pair: pair[0]):
-        if isinstance(result, TaskError):
-            raise RuntimeError(f"a comparison run failed:\n{result.traceback}")
-        records[owners[index][0]].extend(result)
+    batches = run_all(_run_scenario, tasks, backend=backend, workers=workers,
+                      what="a comparison run")
+    for (owner, _), batch in zip(owners, batches, strict=True):
+        records[owner].extend(batch)
     metric_frames, step_frames, survival = [], [], []
     for k, label in enumerate(labels):
         for replicate, record in enumerate(records[k]):
@@ -240,13 +239,8 @@ def replicate_runs(scenario: str | Path | ScenarioSpec, reps: int, *, seed: int 
     seeds = [derive_seed(seed, "", r) for r in range(reps)]
     chunk = max(1, min(10, math.ceil(reps / 8)))
     tasks = [(spec, seeds[i:i + chunk]) for i in range(0, reps, chunk)]
-    records = []
-    for _, result in sorted(execute(_run_scenario, tasks, backend=backend, workers=workers),
-                            key=lambda pair: pair[0]):
-        if isinstance(result, TaskError):
-            raise RuntimeError(f"a run failed:\n{result.traceback}")
-        records.extend(result)
-    return records
+    batches = run_all(_run_scenario, tasks, backend=backend, workers=workers, what="a run")
+    return [record for batch in batches for record in batch]
 
 
 def replication_sufficiency(metrics: pd.DataFrame, sizes: Sequence[int] | None = None,

@@ -28,14 +28,14 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError, problem
-from sim.execution import TaskError, execute
+from sim.execution import TaskError, execute, run_all
 from sim.metrics import checkpoint_label
 from sim.runs import derive_seed, run_batch, spec_for
-from sim.scenario import TimePoint, problems_from, read_yaml
+from sim.scenario import TimePoint, load_model_file
 from sim.store import provenance, write_json, write_table, write_text
 
 
@@ -101,11 +101,7 @@ class CalibrationSpec(Spec):
 
 def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
     path = Path(path)
-    data = read_yaml(path)
-    try:
-        spec = CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(problems_from(exc, {}, str(path), CalibrationSpec)) from None
+    spec = load_model_file(path, CalibrationSpec)
     scenario = (path.parent / spec.scenario).resolve()
     if not scenario.is_file():
         raise InputError(problem(path, "scenario", "an existing scenario file (relative to "
@@ -241,12 +237,9 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
     chunks = [final_seeds[i:i + 5] for i in range(0, len(final_seeds), 5)]
     full = {**base, **best, "metadata.steps": spec_for(scenario).metadata.steps}
     tasks = [(str(scenario), full, chunk, ("metrics", "steps")) for chunk in chunks]
-    records = []
-    for _, batch in sorted(execute(_evaluate, tasks, backend=backend, workers=workers),
-                           key=lambda x: x[0]):
-        if isinstance(batch, TaskError):
-            raise RuntimeError(f"calibration run failed: {batch.traceback}")
-        records.extend(batch)
+    batches = run_all(_evaluate, tasks, backend=backend, workers=workers,
+                      what="a calibration run")
+    records = [record for batch in batches for record in batch]
     values = _observe(records, calibration)
     table = fit_table(values, calibration)
     return {"calibration": calibration, "scenario": scenario, "best": best,

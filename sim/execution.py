@@ -55,6 +55,17 @@ def execute(function: Callable[..., Any], tasks: Iterable[tuple], *, backend: st
     yield from _dask(function, tasks, workers, scheduler, limit)
 
 
+def run_all(function: Callable[..., Any], tasks: list[tuple], *, backend: str = "process",
+            workers: int | None = None, what: str = "a task") -> list:
+    """Results of every task in task order; the first failure stops with its traceback."""
+    results: list = [None] * len(tasks)
+    for index, result in execute(function, tasks, backend=backend, workers=workers):
+        if isinstance(result, TaskError):
+            raise RuntimeError(f"{what} failed:\n{result.traceback}")
+        results[index] = result
+    return results
+
+
 def _guarded(function, task):
     try:
         return function(*task)

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError, problem
 from sim.runs import derive_seed, run_id, spec_for
-from sim.scenario import problems_from, read_yaml
+from sim.scenario import load_model_file
 from sim.store import content_hash
 
 DESIGNS = ("grid", "points", "lhs", "sobol_sequence", "halton", "saltelli", "morris")
@@ -227,11 +227,7 @@ class RunTask(BaseModel):
 def load_experiment(path: str | Path) -> tuple[ExperimentSpec, Path]:
     """Read and validate an experiment file; the scenario path is relative to it."""
     path = Path(path)
-    data = read_yaml(path)
-    try:
-        spec = ExperimentSpec.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(problems_from(exc, {}, str(path), ExperimentSpec)) from None
+    spec = load_model_file(path, ExperimentSpec)
     found = spec.inconsistencies()
     if found:
         raise InputError([problem(path, field, expected, value)

@@ -475,6 +475,14 @@ def _read_yaml(path: Path, mtime_ns: int, size: int) -> dict:
     return data
 
 
+def load_model_file[M: BaseModel](path: Path, model: type[M]) -> M:
+    """A YAML file validated into `model` (experiments, calibration targets)."""
+    try:
+        return model.model_validate(read_yaml(path))
+    except ValidationError as exc:
+        raise InputError(problems_from(exc, {}, str(path), model)) from None
+
+
 def deep_merge(base: dict, override: Mapping, provenance: dict, source: str, prefix="") -> dict:
     """Merge `override` into a copy of `base`: mappings merge, the rest replaces, None deletes."""
     merged = copy.deepcopy(base)
