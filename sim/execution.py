@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -23,9 +24,18 @@ def default_workers() -> int:
 
 
 def _context():
-    """forkserver where available: workers fork from a clean server that has imported
-    the model once (fast starts, and no fork of a parent that runs threads); else spawn."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    """How to start workers.
+
+    fork where the parent runs a single thread: instant starts with the parent's
+    imports, and scripts, notebooks and `python -c` need no `__main__` guard. A parent
+    running threads (a dashboard, a Dask client) is not forked, which could deadlock:
+    then forkserver, whose workers fork from a clean server that imported the model
+    once (scripts then need the usual `if __name__ == "__main__":` guard); else spawn.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["sim.sweep", "sim.analysis", "sim.calibration"])
         return context

@@ -1,0 +1,56 @@
+"""Backends run tasks from any kind of caller: scripts, stdin, threaded parents."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sim.execution import TaskError, execute, run_all
+from tests.conftest import ROOT
+
+
+def _square(x):
+    return x * x
+
+
+def _fail(x):
+    raise ValueError(f"bad {x}")
+
+
+def test_results_come_back_in_task_order_whatever_the_backend():
+    tasks = [(i,) for i in range(7)]
+    for backend in ("serial", "process"):
+        assert run_all(_square, tasks, backend=backend, workers=2) == [i * i for i in range(7)]
+
+
+def test_a_failing_task_is_a_value_not_an_exception():
+    results = dict(execute(_fail, [(1,), (2,)], backend="process", workers=2))
+    assert all(isinstance(r, TaskError) and r.kind == "ValueError" for r in results.values())
+    assert "bad 1" in results[0].message
+
+
+def test_process_backend_works_from_stdin_without_a_main_guard():
+    """A notebook-like caller (code from stdin, no __main__ file) can use the pool.
+
+    Fails with a forkserver or spawn start: those re-import __main__ from its file.
+    """
+    code = ("from sim.analysis import compare\n"
+            "c = compare(['tests/data/tiny.yaml', 'tests/data/tiny.yaml'], 2, seed=1,"
+            " workers=2, steps=3)\n"
+            "print(c.table['runs'].min())\n")
+    done = subprocess.run([sys.executable, "-"], input=code, text=True, capture_output=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "2"
+
+
+def test_a_threaded_parent_is_not_forked(monkeypatch):
+    """With other threads running, workers start from a fork server instead (no deadlock)."""
+    import threading
+
+    from sim.execution import _context
+
+    monkeypatch.setattr(threading, "active_count", lambda: 3)
+    assert _context().get_start_method() in ("forkserver", "spawn")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert _context().get_start_method() == "fork"
