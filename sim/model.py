@@ -18,7 +18,7 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario
 
 from sim.agents import AGENT_CLASSES, ActorAgent
-from sim.decision import reference_momentum, utility
+from sim.decision import reference_momentum, term_arrays, utility
 from sim.history import History
 from sim.rules import select
 from sim.scenario import ScenarioSpec, find_scenario, load_scenario, with_overrides
@@ -269,11 +269,13 @@ class NormDiplomacyModel(mesa.Model):
         if not due:
             return
         states = world.slices["state"]
-        u = self.utilities()[states]
-        noise = self.behaviour_rng.logistic(size=u.shape)
-        value = u + self.spec.behaviour.temperature * noise
+        terms = term_arrays(world)[:, states]  # (T, S, P)
+        coefficients = world.coefficients[:, states]
+        noise = self.behaviour_rng.logistic(size=terms.shape[1:])
         for vote in due:
-            column = value[:, vote.proposal]
+            counted = (coefficients * vote.terms[:, None]) * terms[:, :, vote.proposal]
+            column = counted.sum(axis=0) + self.spec.behaviour.temperature * noise[
+                :, vote.proposal]
             codes = np.where(column > vote.yes_above, 1, np.where(column < vote.no_below, -1, 0))
             world.votes[:, vote.proposal] = codes
 

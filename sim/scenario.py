@@ -274,11 +274,17 @@ class Campaign(Spec):
 
 
 class UNVote(Spec):
-    """A recorded General Assembly vote: yes if U > yes_above, no if U < no_below."""
+    """A recorded General Assembly vote: yes if V > yes_above, no if V < no_below.
+
+    V is the utility counted over `terms` (default: all) plus noise. A vote expresses a
+    position and bloc discipline more than a bandwagon, so a scenario may leave out
+    peers and momentum, e.g. `terms: [align, cost, leader, rival]`.
+    """
 
     at: TimePoint
     yes_above: float = 0.0
     no_below: float = -0.5
+    terms: list[Literal[TERMS]] = list(TERMS)
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -43,6 +43,7 @@ class Vote:
     step: int
     yes_above: float
     no_below: float
+    terms: np.ndarray  # (T,) 1 for the utility terms the vote counts, else 0
 
 
 @dataclass(eq=False)
@@ -452,7 +453,9 @@ def _set_proposals(world: World) -> None:
             ))
         if proposal.un_vote is not None:
             vote = proposal.un_vote
-            world.votes_due.append(Vote(k, spec.step_of(vote.at), vote.yes_above, vote.no_below))
+            counted = np.array([term in vote.terms for term in TERMS], dtype=float)
+            world.votes_due.append(Vote(k, max(1, spec.step_of(vote.at)), vote.yes_above,
+                                        vote.no_below, counted))
     world.rivalry = _content_rivalry(world.content)
     for k, proposal in enumerate(spec.proposals.values()):
         for other, strength in (proposal.rivals or {}).items():

@@ -215,3 +215,21 @@ def test_rebuilt_scenario_remembers_its_source():
     assert model.scenario.source == str(TINY)
     from_spec = NormDiplomacyModel(model.spec, rng=4)
     assert from_spec.scenario.source == model.spec.source
+
+
+def test_un_vote_counts_only_the_terms_it_names(tiny_spec):
+    """A vote on position alone: V = a * align (no peers, no momentum), noise off."""
+    from sim.decision import term_arrays
+    from sim.scenario import TERMS
+
+    model = NormDiplomacyModel(tiny_spec, rng=1, **{"behaviour.temperature": 0.0,
+                                                    "proposals.code.un_vote.terms": ["align"]})
+    vote = model.world.votes_due[0]
+    for _ in range(vote.step):
+        model.step()
+    states = model.world.slices["state"]
+    align = TERMS.index("align")
+    v = (model.world.coefficients[align, states]
+         * term_arrays(model.world)[align, states, vote.proposal])
+    expected = np.where(v > vote.yes_above, 1, np.where(v < vote.no_below, -1, 0))
+    np.testing.assert_array_equal(model.world.votes[:, vote.proposal], expected)
