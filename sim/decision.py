@@ -64,21 +64,31 @@ def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
     return world.static_cache
 
 
-def _leader_term(world: World, stances: np.ndarray) -> np.ndarray:
-    """Cohesion x mean stance of the bloc's leaders; a leader looks at the other leaders."""
+def _leader_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Cohesion x mean stance of the bloc's leaders; a leader looks at the other leaders.
+
+    For the actors `rows` (sorted indices), as (len(rows), P).
+    """
     n_blocs, n_props = len(world.leaders), stances.shape[1]
     mean = np.zeros((n_blocs + 1, n_props))  # last row: actors without a bloc
+    totals = []
     for code, leaders in enumerate(world.leaders):
+        total = stances[leaders].sum(axis=0)
+        totals.append(total)
         if len(leaders):
-            mean[code] = world.cohesion[code] * stances[leaders].mean(axis=0)
-    out = mean[world.bloc]
+            mean[code] = world.cohesion[code] * total / len(leaders)
+    out = mean[world.bloc[rows]]
     for code, leaders in enumerate(world.leaders):
-        inside = leaders[world.bloc[leaders] == code]  # a leader may sit outside its bloc
+        inside = world.leaders_inside[code]
+        where = np.searchsorted(rows, inside)
+        present = where < len(rows)
+        present[present] = rows[where[present]] == inside[present]
+        inside, where = inside[present], where[present]
         if len(leaders) > 1:
-            total = stances[leaders].sum(axis=0)
-            out[inside] = world.cohesion[code] * (total - stances[inside]) / (len(leaders) - 1)
+            out[where] = (world.cohesion[code] * (totals[code] - stances[inside])
+                          / (len(leaders) - 1))
         else:
-            out[inside] = 0.0
+            out[where] = 0.0
     return out
 
 
@@ -92,32 +102,38 @@ def momentum(world: World) -> np.ndarray:
     return (shares * world.legitimacy).sum(axis=1)
 
 
-def _terms(world: World):
-    """Yield each term's (N, P) array (or a broadcastable one) in the order of TERMS."""
+def _terms(world: World, rows: np.ndarray | None):
+    """Yield each term for the actors `rows` (None: all, without copies), as
+    (actors, P) arrays or broadcastable ones, in the order of TERMS."""
+    pick = slice(None) if rows is None else rows
     signed = world.signed.astype(float)
     stances = signed - world.opposed
     align, cost = static_terms(world)
-    yield align
-    yield cost
-    yield _safe_divide(np.asarray(world.network @ (signed * world.eligible)), world.peer_norm)
-    yield _leader_term(world, stances)
+    yield align[pick]
+    yield cost[pick]
+    # the full product is O(edges) and cheaper than slicing rows out of the sparse matrix
+    peers = np.asarray(world.network @ (signed * world.eligible))[pick]
+    yield _safe_divide(peers, world.peer_norm[pick])
+    yield _leader_term(world, stances, np.arange(world.n_actors) if rows is None else rows)
     yield momentum(world)[None, :]
-    yield stances[world.home] * (world.kind != 0)[:, None]
-    yield world.federated
-    yield world.outreach
-    yield signed @ world.rivalry.T
+    yield stances[world.home[pick]] * (world.kind[pick] != 0)[:, None]
+    yield world.federated[pick]
+    yield world.outreach[pick]
+    yield signed[pick] @ world.rivalry.T
 
 
 def term_arrays(world: World) -> np.ndarray:
     """(T, N, P) raw values of every term, in the order of TERMS."""
     shape = world.signed.shape
-    return np.stack([np.broadcast_to(term, shape) for term in _terms(world)])
+    return np.stack([np.broadcast_to(term, shape) for term in _terms(world, None)])
 
 
-def utility(world: World) -> np.ndarray:
-    """(N, P) utility of signing for every actor and proposal (coefficients applied)."""
-    total = np.zeros(world.signed.shape)
-    for coefficient, term in zip(world.coefficients, _terms(world), strict=True):
+def utility(world: World, rows: np.ndarray | None = None) -> np.ndarray:
+    """Utility of signing (coefficients applied): (N, P) for every actor, or
+    (len(rows), P) for the sorted actor indices `rows` (the ones deciding this step)."""
+    coefficients = world.coefficients if rows is None else world.coefficients[:, rows]
+    total = np.zeros((coefficients.shape[1], world.signed.shape[1]))
+    for coefficient, term in zip(coefficients, _terms(world, rows), strict=True):
         total += coefficient[:, None] * term
     return total
 

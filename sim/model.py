@@ -207,14 +207,15 @@ class NormDiplomacyModel(mesa.Model):
                 strength = campaign.budget * math.exp(-campaign.decay * elapsed)
                 world.outreach[:, campaign.proposal] += strength * campaign.target
 
-    def utilities(self) -> np.ndarray:
-        """(N, P) utilities now: by the kernel, or by every agent in turn."""
+    def utilities(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Utilities now of the actors `rows` (default all): by the kernel, or by every
+        agent in turn (the per-agent reference)."""
         if self.decision == "kernel":
-            return utility(self.world)
+            return utility(self.world, rows)
         self.step_momentum = [reference_momentum(self.world, p)
                               for p in range(len(self.world.proposal_ids))]
         self.agents.shuffle_do("consider")
-        return self.pending_utility.copy()
+        return self.pending_utility.copy() if rows is None else self.pending_utility[rows]
 
     def focus(self) -> np.ndarray:
         """(N, P): who must consider what this step, besides the randomly activated.
@@ -244,23 +245,28 @@ class NormDiplomacyModel(mesa.Model):
             noise = self.behaviour_rng.logistic(size=world.signed.shape)
             wanted = focus if round_ else focus | activated[:, None]
             considering = wanted & world.eligible & world.launched
-            self._apply_decisions(self.utilities(), noise, considering)
+            # only the actors who decide now need a utility (a few percent most weeks)
+            rows = np.flatnonzero(considering.any(axis=1))
+            self._apply_decisions(rows, self.utilities(rows), noise[rows], considering[rows])
 
-    def _apply_decisions(self, u: np.ndarray, noise: np.ndarray, considering: np.ndarray):
+    def _apply_decisions(self, rows: np.ndarray, u: np.ndarray, noise: np.ndarray,
+                         considering: np.ndarray):
+        """Sign, withdraw or come to oppose, for the deciding actors `rows` at once."""
         world = self.world
-        theta = world.threshold[:, None]
+        theta = world.threshold[rows, None]
+        signed = world.signed[rows]
         value = u + self.spec.behaviour.temperature * noise
-        joins = considering & ~world.signed & (value > theta)
-        leaves = considering & world.signed & (value < theta - world.hysteresis[:, None])
-        for p, sponsor in enumerate(world.sponsor):
-            if sponsor >= 0:
-                leaves[sponsor, p] = False
-        world.signed[joins] = True
-        world.signed_step[joins & (world.signed_step < 0)] = self.steps
-        world.withdrawn_step[joins] = -1
-        world.signed[leaves] = False
-        world.withdrawn_step[leaves] = self.steps
-        world.opposed[considering] = (~world.signed & (u < -theta))[considering]
+        joins = considering & ~signed & (value > theta)
+        leaves = considering & signed & (value < theta - world.hysteresis[rows, None])
+        leaves &= rows[:, None] != world.sponsor[None, :]  # sponsors stand by their text
+        signed = (signed | joins) & ~leaves
+        first = joins & (world.signed_step[rows] < 0)
+        world.signed[rows] = signed
+        world.signed_step[rows] = np.where(first, self.steps, world.signed_step[rows])
+        world.withdrawn_step[rows] = np.where(joins, -1, np.where(
+            leaves, self.steps, world.withdrawn_step[rows]))
+        world.opposed[rows] = np.where(considering, ~signed & (u < -theta),
+                                       world.opposed[rows])
 
     def hold_votes(self) -> None:
         """UN votes due this step: every state votes yes, abstain or no."""

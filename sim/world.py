@@ -84,6 +84,7 @@ class World:
     bloc_ids: list[str] = field(default_factory=list)
     bloc: np.ndarray = None
     leaders: list[np.ndarray] = None
+    leaders_inside: list[np.ndarray] = None
     cohesion: np.ndarray = None
     interests: np.ndarray = None
     salience: np.ndarray = None
@@ -306,6 +307,9 @@ def _assign_blocs(world: World) -> None:
         for bloc in spec.blocs.values()
     ]
     world.cohesion = np.array([bloc.cohesion for bloc in spec.blocs.values()], dtype=float)
+    # leaders who belong to the bloc they lead (a leader may sit outside it)
+    world.leaders_inside = [leaders[world.bloc[leaders] == code]
+                            for code, leaders in enumerate(world.leaders)]
 
 
 def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
