@@ -22,3 +22,16 @@ def tiny_spec():
 @pytest.fixture(scope="session")
 def baseline_spec():
     return load_scenario(BASELINE)
+
+
+def run_cli(*argv) -> tuple[int, str, str]:
+    """Run `cybernorms ARGV...` in process: (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from sim.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()

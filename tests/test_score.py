@@ -4,8 +4,6 @@ counts, dates, UN votes, and the errors of a bad observed table."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from datetime import date
 from pathlib import Path
 
@@ -14,20 +12,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.cli import main
 from sim.errors import InputError
 from sim.score import VOTES, auc, binary_scores, score
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
 REPS = 6
 
-
-def cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+cli = run_cli
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,7 @@ bounded memory, `cybernorms sweep --dry-run` and `cybernorms report`."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import io
 import json
 import os
 import shutil
@@ -25,12 +23,12 @@ from pandas.testing import assert_frame_equal
 
 import sim.report
 import sim.sweep
-from sim.cli import main
 from sim.errors import InputError
 from sim.experiment import load_experiment, spec_hash
 from sim.results import compact, load_results, write_shard
 from sim.runs import run_spec, spec_for
 from sim.sweep import plan, sweep
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -69,11 +67,7 @@ def shards(directory: Path, table: str) -> list[Path]:
     return sorted((directory / table).glob("part-*.parquet"))
 
 
-def cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+cli = run_cli
 
 
 @pytest.fixture(scope="module")
