@@ -10,7 +10,7 @@ random numbers, so candidates are compared on the same worlds and draws).
 Search: a Latin hypercube over the ranges (scipy.stats.qmc, seeded), the scenario's
 current values as one more candidate; then `rounds` further hypercubes, each in a box
 shrunk (by `shrink` per round) around the best candidate so far, which is carried
-into every round so the loss never gets worse. The best candidate is run
+into every round and scored again with that round's replications. The best candidate is run
 `replications` times (50 or more for a fit table worth reporting; the shipped file
 uses 60) for the fit table: target vs simulated mean and 90%
 spread of runs (5th-95th percentile). A count target passes if its value lies inside
@@ -91,17 +91,16 @@ class CalibrationSpec(Spec):
     parameters: dict[str, tuple[float, float]]
     targets: list[Target]
 
-    @model_validator(mode="after")
-    def _ranges(self):
-        for path, (low, high) in self.parameters.items():
-            if not low < high:
-                raise ValueError(f"parameters.{path}: a range [low, high] with low < high")
-        return self
 
 
 def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
     path = Path(path)
     spec = load_model_file(path, CalibrationSpec)
+    backwards = [problem(path, f"parameters.{name}", "a range [low, high] with low < high",
+                         list(bounds))
+                 for name, bounds in spec.parameters.items() if not bounds[0] < bounds[1]]
+    if backwards:
+        raise InputError(backwards)
     scenario = (path.parent / spec.scenario).resolve()
     if not scenario.is_file():
         raise InputError(problem(path, "scenario", "an existing scenario file (relative to "
@@ -144,6 +143,19 @@ def _observe(records, calibration: CalibrationSpec) -> np.ndarray:
             metric = target.metric or f"joined_{target.actor}"
             values[r, t] = metrics.get((target.proposal, metric, at), np.nan)
     return values
+
+
+def _check_observable(calibration: CalibrationSpec, scenario: Path, base: dict,
+                      path: Path) -> None:
+    """One run of the scenario as it is: every target must find its metric (a misspelled
+    metric or proposal would otherwise score NaN for every candidate, silently)."""
+    values = _observe(run_batch(str(scenario), base, [calibration.search.seed]), calibration)
+    missing = [problem(path, f"targets.{i}", "a metric (signers_<kind>, share_states, "
+                       "share_gdp, state_signers_<bloc>, ...) of a proposal of the scenario "
+                       "at a time inside the run", target.metric or target.actor)
+               for i, target in enumerate(calibration.targets) if np.isnan(values[0, i])]
+    if missing:
+        raise InputError(missing)
 
 
 def loss(values: np.ndarray, calibration: CalibrationSpec) -> float:
@@ -209,6 +221,7 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
         return [derive_seed(search.seed, "calibration", r) for r in range(count)]
 
     current = _current_values(scenario, names)
+    _check_observable(calibration, scenario, base, Path(targets_path))
     history: list[dict] = []
 
     def score(stage: str, candidates: list[dict], replications: int) -> tuple[float, dict]:

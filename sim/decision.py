@@ -37,11 +37,6 @@ from sim.scenario import TERMS
 from sim.world import World, sparse_row
 
 
-def stance(world: World) -> np.ndarray:
-    """(N, P): +1 signed, -1 opposes, 0 neither."""
-    return world.signed.astype(float) - world.opposed
-
-
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.zeros_like(numerator)
     np.divide(numerator, denominator, out=out, where=denominator > 0)
@@ -122,10 +117,10 @@ def _terms(world: World, rows: np.ndarray | None):
     yield signed[pick] @ world.rivalry.T
 
 
-def term_arrays(world: World) -> np.ndarray:
-    """(T, N, P) raw values of every term, in the order of TERMS."""
-    shape = world.signed.shape
-    return np.stack([np.broadcast_to(term, shape) for term in _terms(world, None)])
+def term_arrays(world: World, rows: np.ndarray | None = None) -> np.ndarray:
+    """(T, N, P) raw values of every term, in the order of TERMS (or (T, len(rows), P))."""
+    shape = (world.n_actors if rows is None else len(rows), world.signed.shape[1])
+    return np.stack([np.broadcast_to(term, shape) for term in _terms(world, rows)])
 
 
 def utility(world: World, rows: np.ndarray | None = None) -> np.ndarray:

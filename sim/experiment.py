@@ -37,7 +37,6 @@ from sim.runs import derive_seed, run_id, spec_for
 from sim.scenario import load_model_file
 from sim.store import content_hash
 
-DESIGNS = ("grid", "points", "lhs", "sobol_sequence", "halton", "saltelli", "morris")
 SAMPLED = ("lhs", "sobol_sequence", "halton")
 SENSITIVITY = ("saltelli", "morris")
 
@@ -181,6 +180,12 @@ class ExperimentSpec(Spec):
                           f"at least one parameter for design `{self.design}`"))
         if self.design in SAMPLED + SENSITIVITY and self.samples < 1:
             found.append(("samples", self.samples, f"samples >= 1 for design `{self.design}`"))
+        if self.design in SENSITIVITY:
+            for name, parameter in self.parameters.items():
+                if parameter.sampler().uniform is None:
+                    found.append((f"parameters.{name}", "not uniform",
+                                  f"distribution: {{uniform: [low, high]}} for design "
+                                  f"`{self.design}` (SALib samples uniformly)"))
         if self.design == "grid":
             for name, parameter in self.parameters.items():
                 if parameter.distribution is not None and parameter.distribution.choice is None:
@@ -327,9 +332,10 @@ def run_tasks(spec: ExperimentSpec, scenario: Path, points: list[Point]) -> list
         except InputError as exc:
             resolved, invalid = None, str(exc)
         key = "" if spec.common_random_numbers else point.key
+        digest = resolved.digest() if resolved is not None else None
         for replicate in range(spec.replications):
             seed = derive_seed(spec.seed, key, replicate)
-            rid = (run_id(resolved, seed) if resolved is not None
+            rid = (run_id(digest, seed) if digest is not None
                    else content_hash("invalid", point.key, seed))
             tasks.append(RunTask(point=point.index, replicate=replicate, seed=seed, run_id=rid,
                                  invalid=invalid))

@@ -24,8 +24,6 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from sim.scenario import KINDS
-
 
 def tipping_step(state_signers: np.ndarray, steps: np.ndarray, n_states: int) -> float:
     """First step whose state-signer count reaches ceil(n_states / 3); NaN if none."""
@@ -58,10 +56,13 @@ def checkpoint_label(spec, when) -> str:
     return (spec.timeline.date_of_step(when) if isinstance(when, int) else when).isoformat()
 
 
-def run_metrics(model) -> pd.DataFrame:
-    """All measures of a finished (or paused) model, one row each."""
+def run_metrics(model, steps_table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """All measures of a finished (or paused) model, one row each.
+
+    `steps_table` is the model's history table, if the caller has built it already.
+    """
     world, history, spec = model.world, model.history, model.spec
-    steps_table = history.table()
+    steps_table = history.table() if steps_table is None else steps_table
     rows: list[tuple[str, str, str, float]] = []
     states = world.slices["state"]
     n_states = world.n_states
@@ -113,5 +114,3 @@ def run_metrics(model) -> pd.DataFrame:
 
     return pd.DataFrame(rows, columns=["proposal", "metric", "at", "value"])
 
-
-KIND_METRICS = [f"signers_{kind}" for kind in KINDS]

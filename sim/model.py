@@ -247,7 +247,8 @@ class NormDiplomacyModel(mesa.Model):
             considering = wanted & world.eligible & world.launched
             # only the actors who decide now need a utility (a few percent most weeks)
             rows = np.flatnonzero(considering.any(axis=1))
-            self._apply_decisions(rows, self.utilities(rows), noise[rows], considering[rows])
+            if len(rows):
+                self._apply_decisions(rows, self.utilities(rows), noise[rows], considering[rows])
 
     def _apply_decisions(self, rows: np.ndarray, u: np.ndarray, noise: np.ndarray,
                          considering: np.ndarray):
@@ -275,7 +276,7 @@ class NormDiplomacyModel(mesa.Model):
         if not due:
             return
         states = world.slices["state"]
-        terms = term_arrays(world)[:, states]  # (T, S, P)
+        terms = term_arrays(world, np.arange(states.start, states.stop))  # (T, S, P)
         coefficients = world.coefficients[:, states]
         noise = self.behaviour_rng.logistic(size=terms.shape[1:])
         for vote in due:

@@ -174,10 +174,5 @@ def save_figure(fig, stem: str | Path, caption: str,
     return written
 
 
-def steps_of(records) -> pd.DataFrame:
-    """Concatenate the steps tables of several RunRecords."""
-    return pd.concat([r.steps for r in records], ignore_index=True)
-
-
 __all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "save_figure",
-           "steps_of", "sufficiency_curves", "time_to_signing_curves"]
+           "sufficiency_curves", "time_to_signing_curves"]

@@ -228,5 +228,36 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
         check.dimensions(f"events.{name}.interests", event.interests)
         check.dimensions(f"events.{name}.salience", event.salience)
 
+    check_times(spec, check)
     if check.problems:
         raise InputError(check.problems)
+
+
+def check_times(spec: ScenarioSpec, check: Checker) -> None:
+    """Times that could never take effect: before the first step, or an end before a start.
+
+    Launches and campaign starts before the first step are allowed (they open at step 1);
+    times after the last step are allowed too (a longer run, e.g. `--steps`, reaches them).
+    """
+    start = spec.metadata.start.isoformat()
+
+    def inside(path: str, when) -> None:
+        if when is not None and spec.step_of(when) < 1:
+            check.problems.append(problem(check.source_of(path), path,
+                                          f"a time on or after the start ({start})", when))
+
+    for index, when in enumerate(spec.report.checkpoints):
+        inside(f"report.checkpoints.{index}", when)
+    for name, event in spec.events.items():
+        inside(f"events.{name}.at", event.at)
+    for pid, proposal in spec.proposals.items():
+        if proposal.un_vote is not None:
+            inside(f"proposals.{pid}.un_vote.at", proposal.un_vote.at)
+        for name, campaign in proposal.outreach.items():
+            path = f"proposals.{pid}.outreach.{name}"
+            inside(f"{path}.end", campaign.end)
+            begins = proposal.launch if campaign.start is None else campaign.start
+            if campaign.end is not None and spec.step_of(campaign.end) < spec.step_of(begins):
+                check.problems.append(problem(check.source_of(f"{path}.end"), f"{path}.end",
+                                              f"an end on or after the start ({begins})",
+                                              campaign.end))

@@ -47,7 +47,8 @@ def write_shard(directory: Path, frames: dict[str, pd.DataFrame]) -> str:
 
 
 def finished_runs(directory: Path) -> pd.DataFrame:
-    """Committed runs (latest row per run id), or an empty frame."""
+    """Committed runs, one row per run id (an ok row wins over a failed one), or an
+    empty frame."""
     shards = _shards(directory, "runs")
     if not shards:
         return pd.DataFrame(columns=["run_id", "status"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -167,8 +167,14 @@ def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
     return frame
 
 
-@cache
-def _load_states(path: Path) -> Table:
+def _stamp(path: Path) -> tuple[Path, int, int]:
+    """A cache key that changes when the file does (path, modification time, size)."""
+    stat = path.stat() if path.is_file() else None
+    return (path, stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0)
+
+
+@lru_cache(maxsize=32)
+def _load_states(path: Path, mtime_ns: int = 0, size: int = 0) -> Table:
     frame = _read(path, "state roster")
     issues = _require(frame, path, STATE_TEXT + STATE_NUMBERS + MEMBERSHIPS) + _check_forbidden(
         frame, path
@@ -198,7 +204,7 @@ def _load_states(path: Path) -> Table:
 
 def load_states(name_or_path: str = "states_2018", base_dir: Path | None = None) -> Table:
     """The validated state roster (cached per file)."""
-    return _load_states(locate(name_or_path, base_dir).resolve())
+    return _load_states(*_stamp(locate(name_or_path, base_dir).resolve()))
 
 
 #: Required columns of named-actor tables, by kind; the category column names the
@@ -211,8 +217,8 @@ CATEGORY_COLUMN = {"firm": "sector", "civil": "type"}
 SIZE_COLUMN = {"firm": "revenue_usd_bn_2018", "civil": "reach"}
 
 
-@cache
-def _load_named(path: Path, kind: str) -> Table:
+@lru_cache(maxsize=32)
+def _load_named(path: Path, mtime_ns: int, size: int, kind: str) -> Table:
     frame = _read(path, f"named {kind} table")
     required = NAMED_COLUMNS[kind]
     issues = _require(frame, path, required) + _check_forbidden(frame, path)
@@ -232,7 +238,7 @@ def _load_named(path: Path, kind: str) -> Table:
 
 def load_named(kind: str, name_or_path: str, base_dir: Path | None = None) -> Table:
     """A validated table of named firms or civil-society organisations (cached)."""
-    return _load_named(locate(name_or_path, base_dir).resolve(), kind)
+    return _load_named(*_stamp(locate(name_or_path, base_dir).resolve()), kind)
 
 
 def slug(name: str) -> str:

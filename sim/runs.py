@@ -36,9 +36,10 @@ def derive_seed(root: int, key: str, replicate: int) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def run_id(spec: ScenarioSpec, seed: int) -> str:
-    """Content hash of (resolved scenario, seed, MODEL_VERSION)."""
-    return content_hash(spec.digest(), int(seed), MODEL_VERSION)
+def run_id(spec: ScenarioSpec | str, seed: int) -> str:
+    """Content hash of (resolved scenario, seed, MODEL_VERSION); `spec` may be its digest."""
+    digest = spec if isinstance(spec, str) else spec.digest()
+    return content_hash(digest, int(seed), MODEL_VERSION)
 
 
 def resolve(scenario: str | Path | ScenarioSpec, overrides: Mapping[str, Any] | None = None,
@@ -82,7 +83,8 @@ class RunRecord:
 
     def __repr__(self) -> str:
         return (f"RunRecord(run_id={self.run_id!r}, seed={self.seed}, "
-                f"scenario={self.scenario.metadata.name!r}, steps={self.steps['step'].max()})")
+                f"scenario={self.scenario.metadata.name!r}, "
+                f"steps={self.scenario.metadata.steps})")
 
 
 def _stamp(frame: pd.DataFrame, rid: str, seed: int) -> pd.DataFrame:
@@ -191,14 +193,15 @@ def run_spec(spec: ScenarioSpec, seed: int, *, decision: str = "kernel",
     finished = time.perf_counter()
     rid = run_id(spec, seed)
     empty = pd.DataFrame()
+    history = model.history.table()
     record = RunRecord(
         run_id=rid,
         seed=seed,
         scenario=spec,
-        steps=_stamp(model.history.table(), rid, seed) if "steps" in tables else empty,
+        steps=_stamp(history.copy(), rid, seed) if "steps" in tables else empty,
         actors=_stamp(actors_table(model), rid, seed) if "actors" in tables else empty,
         votes=_stamp(votes_table(model), rid, seed) if "votes" in tables else empty,
-        metrics=_stamp(run_metrics(model), rid, seed) if "metrics" in tables else empty,
+        metrics=_stamp(run_metrics(model, history), rid, seed) if "metrics" in tables else empty,
     )
     record.timings = {"build_s": built - started, "run_s": finished - built,
                       "tables_s": time.perf_counter() - finished}
@@ -253,13 +256,21 @@ def write_runs(records: list[RunRecord], out: str | Path) -> Path:
 
 
 @lru_cache(maxsize=64)
-def _cached_spec(source: str, overrides_json: str) -> ScenarioSpec:
+def _cached_spec(source: str, overrides_json: str, stamps: tuple) -> ScenarioSpec:
     return resolve(source, json.loads(overrides_json))
 
 
 def spec_for(source: str | Path, overrides: Mapping[str, Any] | None = None) -> ScenarioSpec:
-    """A validated spec, cached per (source, overrides) within a process (for workers)."""
-    return _cached_spec(str(source), json.dumps(overrides or {}, sort_keys=True, default=str))
+    """A validated spec, cached per (source, overrides) within a process (for workers).
+
+    The cache key includes the modification times of the scenario files in the source's
+    folder, so an edited scenario (or base it extends) is read again.
+    """
+    path = find_scenario(source) if isinstance(source, str | Path) else source
+    folder = Path(path).resolve().parent
+    stamps = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.yaml")))
+    return _cached_spec(str(source), json.dumps(overrides or {}, sort_keys=True, default=str),
+                        stamps)
 
 
 def run_batch(source: str | Path, overrides: Mapping[str, Any] | None, seeds: list[int],

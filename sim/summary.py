@@ -7,6 +7,7 @@ runs (the interval in which 95% of runs fall, not a confidence interval of the m
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,9 @@ def summarise(metrics: pd.DataFrame, spec: ScenarioSpec) -> dict:
         "runs": runs,
         "seeds": sorted(int(s) for s in metrics["seed"].unique()),
         "first_date": spec.timeline.date_of_step(1).isoformat(),
-        "last_date": spec.timeline.date_of_step(spec.metadata.steps).isoformat(),
+        # the last day the run covers: the day before the step after the last one
+        "last_date": (spec.timeline.date_of_step(spec.metadata.steps + 1)
+                      - timedelta(days=1)).isoformat(),
         "steps": spec.metadata.steps,
         "proposals": {},
     }

@@ -35,6 +35,7 @@ from sim.experiment import (
 )
 from sim.results import compact, finished_runs, load_results, write_shard
 from sim.runs import run_spec, spec_for
+from sim.scenario import did_you_mean
 from sim.store import provenance, write_json, write_table, write_text
 
 
@@ -115,7 +116,8 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def _batches(todo: list[RunTask], points: dict[int, Point], size: int) -> list[tuple]:
+def _batches(todo: list[RunTask], size: int) -> list[tuple]:
+    """Runs of one point grouped into tasks of `size` runs."""
     by_point: dict[int, list[RunTask]] = {}
     for task in todo:
         by_point.setdefault(task.point, []).append(task)
@@ -136,12 +138,24 @@ def plan(path: str | Path) -> dict:
     return {"spec": spec, "scenario": scenario, "points": points, "tasks": tasks}
 
 
-def pilot_seconds(scenario: Path, point: Point, seed: int) -> float:
-    """Time one run in-process (it also warms the data caches) for the estimate."""
+def pilot(scenario: Path, point: Point, seed: int) -> tuple[float, set[str]]:
+    """One run in-process: its duration (for the estimate) and the metric names it
+    produces (to check the experiment's `metrics`). It also warms the data caches."""
     spec = spec_for(scenario, point.overrides)
     started = time.perf_counter()
-    run_spec(spec, seed, tables=("metrics",))
-    return time.perf_counter() - started
+    record = run_spec(spec, seed, tables=("metrics",))
+    return time.perf_counter() - started, set(record.metrics["metric"])
+
+
+def check_metrics(spec: ExperimentSpec, produced: set[str], path) -> None:
+    """Every name in `metrics` must keep something (a typo would keep nothing)."""
+    unmatched = [problem(path, f"metrics.{i}", "a metric name or prefix such as signers_, "
+                         "share_gdp, joined_ or tipping_step" + did_you_mean(name, produced),
+                         name)
+                 for i, name in enumerate(spec.metrics or ())
+                 if not any(metric.startswith(name) for metric in produced)]
+    if unmatched:
+        raise InputError(unmatched)
 
 
 def _points_table(spec: ExperimentSpec, points: list[Point]) -> pd.DataFrame:
@@ -198,7 +212,10 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
 
     invalid = [t for t in todo if t.invalid]
     todo = [t for t in todo if not t.invalid]
-    per_run = pilot_seconds(scenario, points[todo[0].point], todo[0].seed) if todo else 0.0
+    per_run = 0.0
+    if todo:
+        per_run, produced = pilot(scenario, points[todo[0].point], todo[0].seed)
+        check_metrics(spec, produced, path)
     parallel = 1 if backend == "serial" else workers
     size = spec.batch or max(1, min(50, math.ceil(1.0 / max(per_run, 1e-3)),
                                     math.ceil(len(todo) / (4 * parallel)) if todo else 1))
@@ -233,7 +250,7 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
             {**t.model_dump(exclude={"invalid"}), "status": "failed", "error": t.invalid,
              "seconds": 0.0, "host": ""} for t in invalid])})
     by_index = {p.index: p for p in points}
-    batches = _batches(todo, by_index, size)
+    batches = _batches(todo, size)
     work = [(str(scenario), by_index[point].overrides, chunk, spec.metrics, spec.keep_steps)
             for point, chunk in batches]
     progress = Progress(len(todo), quiet=quiet)

@@ -282,8 +282,8 @@ def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
         membership=np.column_stack([flags[m] for m in membership_names]),
         dimensions=list(spec.dimensions),
     )
-    _assign_blocs(world)
     _assign_traits(world, states, firms, civil, rows, rng_traits)
+    _assign_blocs(world)  # after traits: a bloc rule may use cyber_power or weight
     _draw_thresholds(world, rng_thresholds)
     _join_initiatives(world, rng_initiatives)
     world.network = build_network(world, spec.world.network, rng_network)

@@ -118,7 +118,7 @@ def test_run_prints_a_summary_with_the_proposal_ids(capsys):
     code, out, err = cli(capsys, "run", TINY)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "tiny: 20 weekly steps, 2020-01-06 to 2020-05-18"
+    assert lines[0] == "tiny: 20 weekly steps, 2020-01-06 to 2020-05-24"
     assert lines[1] == "runs: 1, seed 7"
     assert any(line.startswith("call: An open call (sponsor AAA") for line in lines)
     assert any(line.startswith("code: A sovereignty code (sponsor BBB") for line in lines)
@@ -141,7 +141,7 @@ def test_run_steps_option_shortens_the_run(capsys):
     assert code == 0
     summary = json.loads(out)
     assert summary["steps"] == 5
-    assert summary["last_date"] == "2020-02-03"
+    assert summary["last_date"] == "2020-02-09"
 
 
 def test_run_set_overrides_a_field(capsys):
