@@ -257,7 +257,8 @@ def check_times(spec: ScenarioSpec, check: Checker) -> None:
             path = f"proposals.{pid}.outreach.{name}"
             inside(f"{path}.end", campaign.end)
             begins = proposal.launch if campaign.start is None else campaign.start
-            if campaign.end is not None and spec.step_of(campaign.end) < spec.step_of(begins):
+            ends = None if campaign.end is None else spec.step_of(campaign.end)
+            if ends is not None and 1 <= ends < spec.step_of(begins):
                 check.problems.append(problem(check.source_of(f"{path}.end"), f"{path}.end",
                                               f"an end on or after the start ({begins})",
                                               campaign.end))
