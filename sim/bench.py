@@ -29,17 +29,18 @@ BASELINE = "paris_call_2018"
 
 def scaled_spec(spec: ScenarioSpec, n_actors: int) -> ScenarioSpec:
     """The baseline with generated firms and civil society scaled to `n_actors` in total."""
-    from sim.runs import resolve as resolve_spec
-    from sim.world import build_world
+    from sim.roster import load_named, load_states
 
-    world = build_world(spec)
-    named = sum(1 for i in world.ids if not str(i).startswith(("firm_", "civil_")))
+    named = len(load_states(spec.world.states.roster, spec.base_dir)) + sum(
+        len(load_named(kind, population.named, spec.base_dir))
+        for kind, population in (("firm", spec.world.firms), ("civil", spec.world.civil))
+        if population.named)
     firms, civil = spec.world.firms.generated, spec.world.civil.generated
     room = max(n_actors - named, 0)
     firm_share = firms / (firms + civil)
     new_firms = round(room * firm_share)
-    return resolve_spec(spec, {"world.firms.generated": new_firms,
-                               "world.civil.generated": room - new_firms})
+    return resolve(spec, {"world.firms.generated": new_firms,
+                          "world.civil.generated": room - new_firms})
 
 
 def _median_time(function, repeats: int) -> float:
@@ -56,11 +57,7 @@ def time_baseline(spec: ScenarioSpec, repeats: int) -> dict:
         NormDiplomacyModel(spec, rng=spec.metadata.seed).run_model()
 
     one_run()  # warm caches (data tables, numpy)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        one_run()
-        times.append(time.perf_counter() - start)
+    times = [_median_time(one_run, 1) for _ in range(repeats)]
     model = NormDiplomacyModel(spec)
     return {
         "actors": model.world.n_actors,

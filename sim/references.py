@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sim.errors import InputError, Problem, problem
 from sim.roster import CATEGORY_COLUMN, Table, load_named, load_states, slug
-from sim.scenario import KINDS, ScenarioSpec, Selector, did_you_mean
+from sim.scenario import ScenarioSpec, Selector, did_you_mean
 
 #: attributes every actor has, usable in `where`
 ACTOR_ATTRIBUTES = ("weight", "cyber_power")
@@ -203,7 +203,6 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
         if not proposal.content:
             check.problems.append(problem(source_of(f"{path}.content"), f"{path}.content",
                                           "at least one dimension the text covers", {}))
-        check.each(f"{path}.open_to", proposal.open_to, KINDS, "an actor kind")
         check.each(f"{path}.federates", proposal.federates, names.initiatives,
                    "an initiative from `initiatives`")
         if proposal.sponsor is not None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import Comparison, mean_interval, paper_table, to_latex, to_markdown
+from sim.experiment import SAMPLED, SENSITIVITY
 from sim.plots import (
     adoption_curves,
     bloc_curves,
@@ -226,7 +227,7 @@ def write_sweep_report(result: SweepResult, out: str | Path | None = None,
             if not ((summary["metric"] == metric) & (summary["proposal"] == proposal)).any():
                 continue
             stem = out / f"{metric}_{proposal}"
-            if design in ("lhs", "sobol_sequence", "halton", "saltelli", "morris"):
+            if design in SAMPLED + SENSITIVITY:
                 fig = _scatter(result, metric, proposal)
                 caption = "Runs against each parameter, black: binned means."
             elif len(varying) >= 2:

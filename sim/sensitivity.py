@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, problem
-from sim.experiment import factors, load_experiment, salib_problem, sensitivity_sample
+from sim.experiment import SENSITIVITY, factors, load_experiment, salib_problem, sensitivity_sample
 from sim.plots import plt, save_figure
 from sim.report import write_tables
 from sim.results import SweepResult, load_results
@@ -27,7 +27,7 @@ OUTCOMES = ("signers_state", "signers_firm", "signers_civil", "share_gdp")
 
 def budget(path: str | Path) -> dict:
     spec, _ = load_experiment(path)
-    if spec.design not in ("saltelli", "morris"):
+    if spec.design not in SENSITIVITY:
         raise InputError(problem(path, "design", "saltelli or morris for a sensitivity "
                                  "analysis", spec.design))
     per_sample = factors(spec) + (2 if spec.design == "saltelli" else 1)
