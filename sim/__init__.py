@@ -10,19 +10,18 @@ Example:
     >>> record.metrics.query("metric == 'signers_state' and at == 'end'")
 """
 
-MODEL_VERSION = "0.1.0"
-"""Changes whenever the same scenario and seed would give different results."""
-
-from sim.model import NormDiplomacyModel  # noqa: E402
-from sim.runs import RunRecord, run  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.world import build_world  # noqa: E402
+from sim.model import NormDiplomacyModel
+from sim.runs.record import RunRecord
+from sim.runs.runner import run
+from sim.scenario.loading import load_scenario
+from sim.version import MODEL_VERSION
+from sim.world.build import build_world
 
 _LAZY = {
-    "sweep": ("sim.sweep", "sweep"),
-    "load_results": ("sim.results", "load_results"),
-    "compare": ("sim.analysis", "compare"),
-    "calibrate": ("sim.calibration", "calibrate"),
+    "sweep": ("sim.studies.sweep", "sweep"),
+    "load_results": ("sim.studies.results", "load_results"),
+    "compare": ("sim.studies.comparison", "compare"),
+    "calibrate": ("sim.studies.calibration", "calibrate"),
 }
 
 

@@ -21,15 +21,15 @@ import time
 
 from sim.decision import reference_momentum, utility
 from sim.model import NormDiplomacyModel
-from sim.runs import resolve
-from sim.scenario import ScenarioSpec
+from sim.runs.runner import resolve
+from sim.scenario.spec import ScenarioSpec
 
 BASELINE = "paris_call_2018"
 
 
 def scaled_spec(spec: ScenarioSpec, n_actors: int) -> ScenarioSpec:
     """The baseline with generated firms and civil society scaled to `n_actors` in total."""
-    from sim.roster import load_named, load_states
+    from sim.data.roster import load_named, load_states
 
     named = len(load_states(spec.world.states.roster, spec.base_dir)) + sum(
         len(load_named(kind, population.named, spec.base_dir))

@@ -25,7 +25,7 @@ def command(name: str):
 
 
 def _overrides(assignments: Sequence[str]) -> dict:
-    from sim.scenario import parse_assignment
+    from sim.scenario.loading import parse_assignment
 
     return dict(parse_assignment(a) for a in assignments or ())
 
@@ -34,8 +34,9 @@ def _overrides(assignments: Sequence[str]) -> dict:
 def run_command(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sim.runs import resolve, run_replicates, run_spec, write_runs
-    from sim.summary import format_summary, summarise
+    from sim.outputs.summary import format_summary, summarise
+    from sim.runs.record import write_runs
+    from sim.runs.runner import resolve, run_replicates, run_spec
 
     if args.reps < 1:
         raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
@@ -61,7 +62,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 @command("validate")
 def validate_command(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from sim.scenario.loading import load_scenario
 
     for path in args.files:
         load_scenario(path)
@@ -71,7 +72,7 @@ def validate_command(args: argparse.Namespace) -> int:
 
 @command("schema")
 def schema_command(args: argparse.Namespace) -> int:
-    from sim.scenario import scenario_json_schema
+    from sim.scenario.schema import scenario_json_schema
 
     print(json.dumps(scenario_json_schema(partial=args.partial), indent=2))
     return 0
@@ -88,7 +89,8 @@ def bench_command(args: argparse.Namespace) -> int:
 
 @command("calibrate")
 def calibrate_command(args: argparse.Namespace) -> int:
-    from sim.calibration import calibrate, markdown_fit, write_result
+    from sim.outputs.report import markdown_fit, write_calibration
+    from sim.studies.calibration import calibrate
 
     result = calibrate(args.targets, backend=args.backend, workers=args.workers,
                        log=lambda line: print(line, file=sys.stderr))
@@ -97,17 +99,17 @@ def calibrate_command(args: argparse.Namespace) -> int:
     for name, value in result["best"].items():
         print(f"  {name}: {value}   (scenario now: {result['current'][name]})")
     if args.out:
-        write_result(result, args.out)
+        write_calibration(result, args.out)
         print(f"\nwritten to {args.out}/")
     return 0 if result["fit"]["passed"].all() else 1
 
 
 @command("sweep")
 def sweep_command(args: argparse.Namespace) -> int:
-    from sim.sweep import sweep
+    from sim.studies.sweep import sweep
 
     if args.dry_run:
-        from sim.sweep import plan
+        from sim.studies.sweep import plan
 
         planned = plan(args.spec)
         spec = planned["spec"]
@@ -130,8 +132,9 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 @command("compare")
 def compare_command(args: argparse.Namespace) -> int:
-    from sim.analysis import compare, paper_table, to_markdown
-    from sim.report import write_comparison
+    from sim.outputs.report import write_comparison
+    from sim.outputs.tables import paper_table, to_markdown
+    from sim.studies.comparison import compare
 
     comparison = compare(args.scenarios, args.reps, seed=args.seed, steps=args.steps,
                          backend=args.backend, workers=args.workers)
@@ -149,8 +152,8 @@ def compare_command(args: argparse.Namespace) -> int:
 
 @command("report")
 def report_command(args: argparse.Namespace) -> int:
-    from sim.report import write_sweep_report
-    from sim.results import load_results
+    from sim.outputs.report import write_sweep_report
+    from sim.studies.results import load_results
 
     result = load_results(args.directory)
     written = write_sweep_report(result, args.out)
@@ -161,25 +164,27 @@ def report_command(args: argparse.Namespace) -> int:
 
 @command("sensitivity")
 def sensitivity_command(args: argparse.Namespace) -> int:
-    from sim.analysis import to_markdown
-    from sim.sensitivity import sensitivity
+    from sim.outputs.report import write_sensitivity
+    from sim.outputs.tables import to_markdown
+    from sim.studies.sensitivity import sensitivity
 
     out = args.out or Path("results") / Path(args.spec).stem
     try:
-        indices = sensitivity(args.spec, out, backend=args.backend, workers=args.workers,
-                              resume=args.resume)
+        result = sensitivity(args.spec, out, backend=args.backend, workers=args.workers,
+                             resume=args.resume)
     except KeyboardInterrupt:
         return 130
-    print(to_markdown(indices.round(3)))
+    write_sensitivity(result, out)
+    print(to_markdown(result.indices.round(3)))
     print(f"\nindices, table and figure written to {out}/")
     return 0
 
 
 @command("score")
 def score_command(args: argparse.Namespace) -> int:
-    from sim.analysis import to_markdown
-    from sim.score import score
-    from sim.store import write_table
+    from sim.outputs.tables import to_markdown
+    from sim.runs.store import write_table
+    from sim.studies.score import score
 
     result = score(args.results, args.observed)
     print(to_markdown(result.summary.round(3)))
@@ -196,9 +201,9 @@ def score_command(args: argparse.Namespace) -> int:
 def replications_command(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sim.analysis import replicate_runs, replication_sufficiency, to_markdown
-    from sim.plots import save_figure, sufficiency_curves
-    from sim.report import write_tables
+    from sim.outputs.plots import save_figure, sufficiency_curves
+    from sim.outputs.tables import to_markdown, write_tables
+    from sim.studies.comparison import replicate_runs, replication_sufficiency
 
     records = replicate_runs(args.scenario, args.reps, seed=args.seed, steps=args.steps,
                              backend=args.backend, workers=args.workers)
@@ -220,7 +225,7 @@ def replications_command(args: argparse.Namespace) -> int:
 
 @command("dashboard")
 def dashboard_command(args: argparse.Namespace) -> int:
-    from sim.dashboard import main as dashboard_main
+    from sim.dashboard.server import main as dashboard_main
 
     return dashboard_main(args)
 
@@ -300,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
 
     p = sub.add_parser("dashboard", help="the interactive Solara dashboard (127.0.0.1 by default)")
-    from sim.dashboard import configure_parser
+    from sim.dashboard.server import configure_parser
 
     configure_parser(p)
 

@@ -33,8 +33,8 @@ import math
 
 import numpy as np
 
-from sim.scenario import TERMS
-from sim.world import World, sparse_row
+from sim.scenario.spec import TERMS
+from sim.world.arrays import World, sparse_row
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -48,3 +49,9 @@ class InputError(ValueError):
 def problem(file, field: str, expected: str, value: object = _MISSING) -> Problem:
     """Build a Problem; omit `value` when there is no value to show (a missing field)."""
     return Problem(str(file), field, value, expected)
+
+
+def did_you_mean(word: str, choices) -> str:
+    """`` (did you mean 'x'?)`` for the closest of `choices`, or "" if none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.scenario import KINDS
-from sim.world import World
+from sim.scenario.spec import KINDS
+from sim.world.arrays import World
 
 
 class History:

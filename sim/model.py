@@ -20,9 +20,10 @@ from mesa.experimental.scenarios import Scenario
 from sim.agents import AGENT_CLASSES, ActorAgent
 from sim.decision import reference_momentum, term_arrays, utility
 from sim.history import History
-from sim.rules import select
-from sim.scenario import ScenarioSpec, find_scenario, load_scenario, with_overrides
-from sim.world import build_world, seed_streams
+from sim.scenario.loading import find_scenario, load_scenario, with_overrides
+from sim.scenario.spec import ScenarioSpec
+from sim.world.build import build_world, seed_streams
+from sim.world.rules import select
 
 #: the scenario a model runs when none is given
 DEFAULT_SCENARIO = "paris_call_2018"

@@ -1,5 +1,5 @@
-"""Statistics and tables (sim.analysis, sim.report.write_comparison): intervals, paired
-differences, Holm, Kaplan-Meier, compare() on common random numbers, replication
+"""Statistics and tables (sim.studies.comparison, sim.outputs.report.write_comparison):
+intervals, paired differences, Holm, Kaplan-Meier, compare() on common random numbers, replication
 sufficiency, paper tables (Markdown, booktabs LaTeX) and `cybernorms compare`."""
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analysis import (
+from sim.cli import main
+from sim.outputs.tables import paper_table, to_latex, to_markdown
+from sim.runs.runner import derive_seed
+from sim.scenario.loading import with_overrides
+from sim.studies.comparison import (
     OUTCOMES,
     compare,
     comparison_table,
@@ -22,14 +26,8 @@ from sim.analysis import (
     kaplan_meier,
     mean_interval,
     paired_difference,
-    paper_table,
     replication_sufficiency,
-    to_latex,
-    to_markdown,
 )
-from sim.cli import main
-from sim.runs import derive_seed
-from sim.scenario import with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"

@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 import solara
 
-from sim import app, dashboard, dashboard_assets
-from sim import dashboard_controls as controls
-from sim.analysis import mean_interval
-from sim.dashboard_compare import compare, outcome_differences
-from sim.dashboard_figures import (
+from sim.dashboard import app, controls
+from sim.dashboard import assets as dashboard_assets
+from sim.dashboard import server as dashboard
+from sim.dashboard.compare import compare, outcome_differences
+from sim.dashboard.figures import (
     SIGNED,
     chart_figure,
     coverage_chart,
@@ -34,9 +34,10 @@ from sim.dashboard_figures import (
     signers_chart,
     status_codes,
 )
-from sim.dashboard_network import network_figure, network_view
+from sim.dashboard.network_view import network_figure, network_view
+from sim.dashboard.worldmap import map_figure, map_layout, path_polygons
 from sim.model import NormDiplomacyModel
-from sim.worldmap import map_figure, map_layout, path_polygons
+from sim.studies.comparison import mean_interval
 from tests.conftest import TINY
 
 BASELINE = "paris_call_2018"
@@ -68,7 +69,7 @@ def slider(rc, control: str):
 
 
 def actor_views(rc) -> list:
-    """The map or network widgets (sim/dashboard_svg.vue) on the page."""
+    """The map or network widgets (sim/dashboard/svg.vue) on the page."""
     return [w for w in rc.find(v.VuetifyTemplate).widgets if hasattr(w, "geometry_json")]
 
 

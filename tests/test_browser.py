@@ -43,7 +43,7 @@ def server():
     """`python -m sim.dashboard` on a free port; its URL."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"chromium not found at {CHROMIUM}: {ENABLE}")
-    from sim import dashboard_assets
+    from sim.dashboard import assets as dashboard_assets
 
     missing = dashboard_assets.missing_packages()
     if missing:

@@ -1,4 +1,4 @@
-"""Calibration (sim.calibration, `cybernorms calibrate`): the loss, the fit table's
+"""Calibration (sim.studies.calibration, `cybernorms calibrate`): the loss, the fit table's
 pass/fail rules, validation of targets files and a small end-to-end search on tiny."""
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.calibration import (
+from sim.cli import main
+from sim.errors import InputError
+from sim.outputs.report import write_calibration
+from sim.runs.runner import run_spec, spec_for
+from sim.studies.calibration import (
     _base_overrides,
     _observe,
     calibrate,
     fit_table,
     load_targets,
     loss,
-    write_result,
 )
-from sim.cli import main
-from sim.errors import InputError
-from sim.runs import run_spec, spec_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -117,7 +117,8 @@ def test_observe_reads_metrics_at_the_target_dates(tmp_path):
     calibration, scenario = load_targets(path)
     spec = spec_for(scenario, _base_overrides(calibration, scenario))
     records = [run_spec(spec, seed) for seed in (1, 2, 3)]
-    values = _observe(records, calibration)
+    metrics = pd.concat([r.metrics for r in records], ignore_index=True)
+    values = _observe(metrics, [1, 2, 3], calibration, spec)
     assert values.shape == (3, 2)
     for r, record in enumerate(records):
         metrics = record.metrics.set_index(["proposal", "metric", "at"])["value"]
@@ -131,7 +132,8 @@ def test_a_target_at_a_step_equals_the_same_target_at_its_date(tmp_path):
                                     target(metric="signers_state", at="2020-02-03")])
     calibration, scenario = load_targets(path)
     spec = spec_for(scenario, _base_overrides(calibration, scenario))
-    values = _observe([run_spec(spec, 1), run_spec(spec, 2)], calibration)
+    metrics = pd.concat([run_spec(spec, seed).metrics for seed in (1, 2)], ignore_index=True)
+    values = _observe(metrics, [1, 2], calibration, spec)
     np.testing.assert_array_equal(values[:, 0], values[:, 1])
     assert not math.isnan(loss(values, calibration))
 
@@ -204,7 +206,7 @@ def calibrated(tmp_path_factory):
     out = tmp_path_factory.mktemp("calibration")
     lines = []
     result = calibrate(TARGETS, backend="serial", log=lines.append)
-    write_result(result, out)
+    write_calibration(result, out)
     return result, out, lines
 
 

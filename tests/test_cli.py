@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

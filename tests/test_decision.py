@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from sim.decision import reference_utility, term_arrays, utility, utility_terms
-from sim.scenario import TERMS, with_overrides
-from sim.world import build_world
+from sim.scenario.loading import with_overrides
+from sim.scenario.spec import TERMS
+from sim.world.build import build_world
 
 
 def randomise(world, rng: np.random.Generator, density: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from sim.execution import TaskError, execute, run_all
+from sim.studies.backends import TaskError, execute, run_all
 from tests.conftest import ROOT
 
 
@@ -34,7 +34,7 @@ def test_process_backend_works_from_stdin_without_a_main_guard():
 
     Fails with a forkserver or spawn start: those re-import __main__ from its file.
     """
-    code = ("from sim.analysis import compare\n"
+    code = ("from sim.studies.comparison import compare\n"
             "c = compare(['tests/data/tiny.yaml', 'tests/data/tiny.yaml'], 2, seed=1,"
             " workers=2, steps=3)\n"
             "print(c.table['runs'].min())\n")
@@ -48,7 +48,7 @@ def test_a_threaded_parent_is_not_forked(monkeypatch):
     """With other threads running, workers start from a fork server instead (no deadlock)."""
     import threading
 
-    from sim.execution import _context
+    from sim.studies.backends import _context
 
     monkeypatch.setattr(threading, "active_count", lambda: 3)
     assert _context().get_start_method() in ("forkserver", "spawn")

@@ -1,4 +1,4 @@
-"""Experiment specs (sim.experiment): designs and their point counts, sampled values,
+"""Experiment specs (sim.studies.experiment): designs and their point counts, sampled values,
 labels, validation errors, the max_runs guard, keyed seeds and run ids, and the
 shipped experiments in experiments/*.yaml."""
 
@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.calibration import _base_overrides, load_targets
 from sim.errors import InputError
-from sim.experiment import (
+from sim.runs.runner import derive_seed
+from sim.studies.calibration import _base_overrides, load_targets
+from sim.studies.experiment import (
     design_points,
     factors,
     load_experiment,
     sensitivity_sample,
     spec_hash,
 )
-from sim.runs import derive_seed
-from sim.sweep import _points_table, plan
+from sim.studies.sweep import _points_table, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

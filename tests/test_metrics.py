@@ -9,8 +9,8 @@ import pytest
 
 from sim.metrics import effective_number, jaccard, polarisation, run_metrics, tipping_step
 from sim.model import NormDiplomacyModel
-from sim.runs import run_spec
-from sim.scenario import load_scenario
+from sim.runs.runner import run_spec
+from sim.scenario.loading import load_scenario
 from tests.conftest import DATA
 
 STATES = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
@@ -76,7 +76,7 @@ def test_granovetter_chain_metrics():
 def test_breaking_the_chain_stops_the_cascade():
     """Raise state 2's threshold beyond reach: the cascade stops at two signers."""
     spec = granovetter_chain()
-    from sim.scenario import with_overrides
+    from sim.scenario.loading import with_overrides
 
     spec = with_overrides(spec, {"events.threshold_ccc.threshold.set": 5.0})
     record = run_spec(spec, 1)

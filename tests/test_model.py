@@ -14,7 +14,7 @@ from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model
 from sim.agents import CivilAgent, FirmAgent, StateAgent
 from sim.decision import utility
 from sim.model import NormDiplomacyModel, NormScenario
-from sim.runs import run_spec
+from sim.runs.runner import run_spec
 from tests.conftest import TINY
 
 
@@ -220,7 +220,7 @@ def test_rebuilt_scenario_remembers_its_source():
 def test_un_vote_counts_only_the_terms_it_names(tiny_spec):
     """A vote on position alone: V = a * align (no peers, no momentum), noise off."""
     from sim.decision import term_arrays
-    from sim.scenario import TERMS
+    from sim.scenario.spec import TERMS
 
     model = NormDiplomacyModel(tiny_spec, rng=1, **{"behaviour.temperature": 0.0,
                                                     "proposals.code.un_vote.terms": ["align"]})

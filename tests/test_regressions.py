@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from sim.errors import InputError
-from sim.runs import run_spec, spec_for
-from sim.scenario import load_scenario, with_overrides
-from sim.world import build_world
+from sim.runs.runner import run_spec, spec_for
+from sim.scenario.loading import load_scenario, with_overrides
+from sim.world.build import build_world
 from tests.conftest import DATA, TINY
 
 
@@ -54,7 +54,7 @@ def test_spec_cache_follows_an_edited_file(tmp_path):
 
 def test_roster_cache_follows_an_edited_table(tmp_path):
     """The roster was cached by path only: new data, stale world."""
-    from sim.roster import load_states
+    from sim.data.roster import load_states
 
     shutil.copy(DATA / "tiny_states.csv", tmp_path / "roster.csv")
     first = load_states(str(tmp_path / "roster.csv"))
@@ -72,7 +72,7 @@ def test_repr_of_a_run_without_its_steps_table(tiny_spec):
 
 def test_saltelli_needs_uniform_parameters(tmp_path):
     """A loguniform parameter was sampled uniformly by SALib without a word."""
-    from sim.experiment import load_experiment
+    from sim.studies.experiment import load_experiment
 
     path = tmp_path / "sa.yaml"
     path.write_text(yaml.safe_dump({
@@ -86,7 +86,7 @@ def test_saltelli_needs_uniform_parameters(tmp_path):
 
 def test_a_misspelled_metric_in_an_experiment_is_an_error(tmp_path):
     """metrics: [signers_sate] kept nothing at all."""
-    from sim.sweep import sweep
+    from sim.studies.sweep import sweep
 
     path = tmp_path / "grid.yaml"
     path.write_text(yaml.safe_dump({
@@ -102,7 +102,7 @@ def test_a_misspelled_metric_in_an_experiment_is_an_error(tmp_path):
 
 def test_calibration_targets_that_observe_nothing_are_errors(tmp_path):
     """A misspelled target metric scored NaN for every candidate, silently."""
-    from sim.calibration import calibrate
+    from sim.studies.calibration import calibrate
 
     path = tmp_path / "targets.yaml"
     path.write_text(yaml.safe_dump({
@@ -124,7 +124,7 @@ def test_calibration_targets_that_observe_nothing_are_errors(tmp_path):
 
 def test_backwards_calibration_range_names_its_parameter(tmp_path):
     """The error printed the whole file instead of the parameter."""
-    from sim.calibration import load_targets
+    from sim.studies.calibration import load_targets
 
     path = tmp_path / "targets.yaml"
     path.write_text(yaml.safe_dump({

@@ -1,5 +1,5 @@
 """Scenario files: parsing, extends/overrides, and every error path of sim.scenario,
-sim.references and sim.roster (each error names file, dotted field, bad value and
+sim.scenario.references and sim.data.roster (each error names file, dotted field, bad value and
 expectation), plus the JSON Schema, round trips and timeline properties."""
 
 from __future__ import annotations
@@ -17,9 +17,18 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.data.roster import FORBIDDEN_HINTS, load_states
 from sim.errors import InputError
-from sim.roster import FORBIDDEN_HINTS, load_states
-from sim.scenario import (
+from sim.scenario.loading import (
+    find_scenario,
+    load_scenario,
+    parse_assignment,
+    set_path,
+    shipped_scenarios,
+    with_overrides,
+)
+from sim.scenario.schema import scenario_json_schema
+from sim.scenario.spec import (
     KINDS,
     TERMS,
     KindBehaviour,
@@ -27,15 +36,8 @@ from sim.scenario import (
     Proposal,
     ScenarioSpec,
     Selector,
-    find_scenario,
-    load_scenario,
-    parse_assignment,
-    scenario_json_schema,
-    set_path,
-    shipped_scenarios,
-    with_overrides,
 )
-from sim.timeline import Timeline
+from sim.scenario.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

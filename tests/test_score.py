@@ -1,4 +1,4 @@
-"""Scoring simulated per-actor outcomes against an observed table (sim.score,
+"""Scoring simulated per-actor outcomes against an observed table (sim.studies.score,
 `cybernorms score`): probabilities per actor, Brier, AUC, balanced accuracy, confusion
 counts, dates, UN votes, and the errors of a bad observed table."""
 
@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from sim.errors import InputError
-from sim.score import VOTES, auc, binary_scores, score
+from sim.studies.score import VOTES, auc, binary_scores, score
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

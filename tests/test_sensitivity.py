@@ -1,4 +1,4 @@
-"""Sensitivity analysis (sim.sensitivity, `cybernorms sensitivity`): the run budget of
+"""Sensitivity analysis (sim.studies.sensitivity, `cybernorms sensitivity`): the run budget of
 Saltelli and Morris designs, indices that rank an influential parameter above an inert
 one on the tiny world, and the files the command writes."""
 
@@ -15,10 +15,10 @@ import yaml
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.experiment import load_experiment
-from sim.results import SweepResult
-from sim.sensitivity import analyse, budget, load_indices, point_outcomes
-from sim.sweep import sweep
+from sim.studies.experiment import load_experiment
+from sim.studies.results import SweepResult
+from sim.studies.sensitivity import analyse, budget, load_indices, point_outcomes
+from sim.studies.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -1,6 +1,6 @@
-"""Sweeps (sim.sweep, sim.results, sim.execution): the same results on every backend,
-resume, grown grids, failures, the manifest, shards (orphans, compaction), interruption,
-bounded memory, `cybernorms sweep --dry-run` and `cybernorms report`."""
+"""Sweeps (sim.studies.sweep, sim.studies.results, sim.studies.backends): the same results on
+every backend, resume, grown grids, failures, the manifest, shards (orphans, compaction),
+interruption, bounded memory, `cybernorms sweep --dry-run` and `cybernorms report`."""
 
 from __future__ import annotations
 
@@ -21,13 +21,15 @@ import pytest
 import yaml
 from pandas.testing import assert_frame_equal
 
-import sim.report
-import sim.sweep
+import sim.outputs.report
+import sim.runs.runner
+import sim.studies.results
+import sim.studies.sweep
 from sim.errors import InputError
-from sim.experiment import load_experiment, spec_hash
-from sim.results import compact, load_results, write_shard
-from sim.runs import run_spec, spec_for
-from sim.sweep import plan, sweep
+from sim.runs.runner import run_batch, run_spec, spec_for
+from sim.studies.experiment import load_experiment, spec_hash
+from sim.studies.results import compact, load_results, write_shard
+from sim.studies.sweep import plan, sweep
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,14 +246,14 @@ def test_grid_grown_in_the_middle_and_resumed_equals_a_fresh_sweep(tmp_path, ref
 @pytest.fixture
 def failing_point(monkeypatch):
     """Runs of points with bindingness 0.6 raise (in-process, so use backend serial)."""
-    real = sim.sweep.run_spec
+    real = sim.runs.runner.run_spec
 
     def run_or_fail(spec, seed, **kwargs):
         if spec.proposals["call"].bindingness == 0.6:
             raise RuntimeError(f"boom at seed {seed}")
         return real(spec, seed, **kwargs)
 
-    monkeypatch.setattr(sim.sweep, "run_spec", run_or_fail)
+    monkeypatch.setattr(sim.runs.runner, "run_spec", run_or_fail)
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, failing_point):
@@ -305,7 +307,7 @@ def test_resumed_run_that_now_succeeds_counts_as_ok_whatever_the_shard_names(
     out = tmp_path / "out"
     quiet_sweep(GRID, out)
     monkeypatch.undo()
-    monkeypatch.setattr("sim.results.uuid", _DescendingNames())
+    monkeypatch.setattr("sim.studies.results.uuid", _DescendingNames())
     result = quiet_sweep(GRID, out, resume=True)
     assert (result.runs["status"] == "ok").all()
     assert_frame_equal(result.metrics, reference.metrics)
@@ -382,7 +384,7 @@ def test_orphan_metrics_shards_are_ignored(tmp_path, reference):
 def test_compact_merges_shards_without_changing_results(tmp_path, monkeypatch):
     """Before compaction every task has its shards; compact() leaves one per table and
     load_results gives the same frames."""
-    monkeypatch.setattr(sim.sweep, "compact", lambda directory: None)
+    monkeypatch.setattr(sim.studies.sweep, "compact", lambda directory: None)
     spec = experiment_copy(tmp_path, batch=1, keep_steps=True)
     out = tmp_path / "out"
     before = quiet_sweep(spec, out)
@@ -399,13 +401,13 @@ def test_compact_merges_shards_without_changing_results(tmp_path, monkeypatch):
 def test_write_shard_writes_the_runs_shard_last(tmp_path, monkeypatch):
     """metrics before runs, under one name: a crash in between leaves only an orphan."""
     order = []
-    real = sim.results.write_table
+    real = sim.studies.results.write_table
 
     def recording(path, frame, writer=None):
         order.append(Path(path).parent.name)
         return real(path, frame, writer)
 
-    monkeypatch.setattr(sim.results, "write_table", recording)
+    monkeypatch.setattr(sim.studies.results, "write_table", recording)
     frame = pd.DataFrame({"run_id": ["a"], "value": [1.0]})
     name = write_shard(tmp_path, {"runs": frame, "metrics": frame, "steps": frame})
     assert order == ["metrics", "steps", "runs"]
@@ -422,7 +424,7 @@ def test_interrupted_sweep_keeps_finished_runs_and_resume_completes_it(tmp_path,
     equal an uninterrupted sweep."""
     spec = experiment_copy(tmp_path, batch=1)
     out = tmp_path / "out"
-    real = sim.sweep.Progress.update
+    real = sim.studies.sweep.Progress.update
     calls = []
 
     def interrupting(self, done, failed):
@@ -431,7 +433,7 @@ def test_interrupted_sweep_keeps_finished_runs_and_resume_completes_it(tmp_path,
         if len(calls) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.sweep.Progress, "update", interrupting)
+    monkeypatch.setattr(sim.studies.sweep.Progress, "update", interrupting)
     with pytest.raises(KeyboardInterrupt):
         quiet_sweep(spec, out)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -452,7 +454,7 @@ def test_cli_sweep_interrupted_exits_130(tmp_path, monkeypatch):
     def interrupt(self, done, failed):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.sweep.Progress, "update", interrupt)
+    monkeypatch.setattr(sim.studies.sweep.Progress, "update", interrupt)
     code, _, err = cli("sweep", GRID, "--out", tmp_path / "out", "--backend", "serial")
     assert code == 130
     assert "--resume" in err
@@ -524,7 +526,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_sweep(tmp_path):
 def test_written_batches_are_released(tmp_path, monkeypatch, backend, workers):
     """Streaming: once a batch is written to its shards the sweep holds no reference to its
     tables, so at most the batches in flight (2 per worker) are alive, not all 12."""
-    real = sim.sweep.write_shard
+    real = sim.studies.sweep.write_shard
     refs, alive = [], []
 
     def tracking(directory, frames):
@@ -534,7 +536,7 @@ def test_written_batches_are_released(tmp_path, monkeypatch, backend, workers):
         alive.append(sum(ref() is not None for ref in refs))
         return name
 
-    monkeypatch.setattr(sim.sweep, "write_shard", tracking)
+    monkeypatch.setattr(sim.studies.sweep, "write_shard", tracking)
     spec = experiment_copy(tmp_path, batch=1, replications=3, constants={"metadata.steps": 2})
     quiet_sweep(spec, tmp_path / "out", backend=backend, workers=workers)
     assert len(refs) == 12
@@ -546,7 +548,7 @@ def _streaming_peak(spec: Path, out: Path, monkeypatch) -> int:
     batch (Mesa models are reference cycles: without this the peak measures CPython's
     collector timing, not the sweep)."""
     seen = {}
-    real_update, real_compact = sim.sweep.Progress.update, sim.sweep.compact
+    real_update, real_compact = sim.studies.sweep.Progress.update, sim.studies.sweep.compact
 
     def update(self, done, failed):
         real_update(self, done, failed)
@@ -556,8 +558,8 @@ def _streaming_peak(spec: Path, out: Path, monkeypatch) -> int:
         seen["peak"] = tracemalloc.get_traced_memory()[1]
         real_compact(directory)
 
-    monkeypatch.setattr(sim.sweep.Progress, "update", update)
-    monkeypatch.setattr(sim.sweep, "compact", compact_)
+    monkeypatch.setattr(sim.studies.sweep.Progress, "update", update)
+    monkeypatch.setattr(sim.studies.sweep, "compact", compact_)
     gc.collect()
     tracemalloc.start()
     try:
@@ -588,8 +590,8 @@ def test_memory_stays_bounded(tmp_path, monkeypatch):
     gc.collect()
     tracemalloc.start()
     try:
-        kept = [sim.sweep.run_batch(str(planned["scenario"]), overrides, tasks[i:i + 5], None,
-                                    False) for i in range(0, 100, 5)]
+        kept = [run_batch(str(planned["scenario"]), overrides, tasks[i:i + 5])
+                for i in range(0, 100, 5)]
         gc.collect()
         kept_per_run = tracemalloc.get_traced_memory()[0] / 100
     finally:
@@ -643,8 +645,8 @@ def test_report_writes_tables_and_figures_for_each_design(tmp_path, monkeypatch,
     result = quiet_sweep(EXPERIMENTS / f"{design}.yaml", out)
     used = []
     for name in ("_heatmap", "_lines", "_scatter"):
-        real = getattr(sim.report, name)
-        monkeypatch.setattr(sim.report, name,
+        real = getattr(sim.outputs.report, name)
+        monkeypatch.setattr(sim.outputs.report, name,
                             lambda *a, _real=real, _name=name, **k: used.append(_name)
                             or _real(*a, **k))
     code, stdout, _ = cli("report", out)

@@ -1,10 +1,10 @@
 """The cybernorms dashboard: watch who signs a cyber-norm proposal, and why.
 
-Start it with ``cybernorms dashboard [SCENARIO]`` (or ``solara run sim/app.py``). Built
+Start it with ``cybernorms dashboard [SCENARIO]`` (or ``solara run sim/dashboard/app.py``). Built
 on Mesa's SolaraViz: Mesa's ModelController gives Step, Play/Pause and Reset, and Reset
 rebuilds the model from flat keyword arguments (`source` for the NormScenario, `rng` and
 dotted overrides for the model) that the controls on the left keep up to date. Model
-logic stays in the model; the figures are described in sim/dashboard_figures.py, drawn
+logic stays in the model; the figures are described in sim/dashboard/figures.py, drawn
 live by the browser and exported with matplotlib. See docs/dashboard.md.
 """
 
@@ -22,9 +22,9 @@ import solara.lab
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
-from sim import dashboard_controls as controls
-from sim.dashboard_compare import Comparison, compare
-from sim.dashboard_figures import (
+from sim.dashboard import controls
+from sim.dashboard.compare import Comparison, compare
+from sim.dashboard.figures import (
     NOT_ELIGIBLE,
     OPPOSED,
     SIGNED,
@@ -40,11 +40,12 @@ from sim.dashboard_figures import (
     status_codes,
     step_dates,
 )
-from sim.dashboard_network import HEIGHT, WIDTH, network_figure, network_view
+from sim.dashboard.network_view import HEIGHT, WIDTH, network_figure, network_view
+from sim.dashboard.worldmap import map_figure, map_layout
 from sim.model import NormDiplomacyModel
-from sim.runs import actors_table, run_id
-from sim.scenario import KINDS, TERMS, ScenarioSpec
-from sim.worldmap import map_figure, map_layout
+from sim.runs.record import actors_table
+from sim.runs.runner import run_id
+from sim.scenario.spec import KINDS, TERMS, ScenarioSpec
 
 STYLE = """
 .cn-kpi { padding: 10px 14px; border-radius: 8px; background: #f5f7fa; min-width: 150px;
@@ -74,18 +75,18 @@ STYLE = """
 # compare and pass on, where lists of hundreds of dicts are walked item by item.
 
 
-@solara.component_vue("dashboard_chart.vue")
+@solara.component_vue("chart.vue")
 def Chart(chart_json: str, height: int = 200):
     """Panels of lines over time (see dashboard_figures)."""
 
 
-@solara.component_vue("dashboard_svg.vue")
+@solara.component_vue("svg.vue")
 def ActorView(geometry_json: str, state_json: str, selected: int = -1, note: str = "",
               event_select: Callable[[int], None] | None = None):
     """Actors as coloured shapes; clicking one selects it."""
 
 
-@solara.component_vue("dashboard_search.vue")
+@solara.component_vue("search.vue")
 def ActorSearch(names_json: str, value: int, event_select: Callable[[int], None] | None = None):
     """Find an actor by name among thousands (filtered in the browser)."""
 
@@ -666,7 +667,7 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 
 @solara.component
 def Page():
-    """The page `solara run sim/app.py` serves: the scenario named on the command line."""
+    """The page `solara run sim/dashboard/app.py` serves: the scenario named on the command line."""
     first = solara.use_memo(lambda: NormDiplomacyModel(controls.initial_source()), [])
     Dashboard(first)
 

@@ -1,7 +1,7 @@
 """Compare mode of the dashboard: two scenarios over N replications on shared seeds.
 
 Replicate r of both scenarios runs with the same seed (`derive_seed(root, "", r)`, as
-`sim.analysis.compare` does), so the worlds and random draws agree wherever the two
+`sim.studies.comparison.compare` does), so the worlds and random draws agree wherever the two
 scenarios do (common random numbers) and each replicate gives a paired difference.
 Outcomes at the last step are summarised per scenario (mean) and as the mean paired
 difference B - A with its 95% Student-t interval.
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.analysis import paired_difference
-from sim.runs import derive_seed, run_spec
-from sim.scenario import ScenarioSpec
+from sim.runs.runner import derive_seed, run_spec
+from sim.scenario.spec import ScenarioSpec
+from sim.studies.comparison import paired_difference
 
 #: outcome column of the steps table -> label in the differences table
 OUTCOMES = {

@@ -18,15 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.scenario import (
-    KINDS,
-    SCENARIO_DIR,
-    TERMS,
-    ScenarioSpec,
-    find_scenario,
-    load_scenario,
-    with_overrides,
-)
+from sim.scenario.loading import SCENARIO_DIR, find_scenario, load_scenario, with_overrides
+from sim.scenario.spec import KINDS, TERMS, ScenarioSpec
 
 #: environment variable through which `cybernorms dashboard SCENARIO` names the scenario
 SCENARIO_ENV = "CYBERNORMS_SCENARIO"

@@ -2,9 +2,9 @@
 
 A chart is a plain description (panels of lines over model steps, optional bands and a
 reference line) built from the tidy `steps` table (`History.table()`). The browser
-draws it live (sim/dashboard_chart.vue: a step costs a few kilobytes and no image
+draws it live (sim/dashboard/chart.vue: a step costs a few kilobytes and no image
 rendering); `chart_figure` draws the same description with matplotlib for PNG/SVG
-export. Unlike the greyscale paper figures of `sim.plots`, these are read on screen and
+export. Unlike the greyscale paper figures of `sim.outputs.plots`, these are read on screen and
 use colour: stances a blue/red pair that colour-blind readers tell apart (ColorBrewer
 RdBu), proposals and blocs Paul Tol's qualitative sets.
 """
@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.plots import band
-from sim.scenario import KINDS, ScenarioSpec
-from sim.world import World
+from sim.outputs.plots import band
+from sim.scenario.spec import KINDS, ScenarioSpec
+from sim.world.arrays import World
 
 #: stance of an actor on a proposal, as coded by `status_codes`
 STATUS = ("not eligible", "not yet", "signed", "opposed", "withdrew")

@@ -20,8 +20,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.dashboard_figures import STATUS, STATUS_COLORS, status_codes
-from sim.world import World
+from sim.dashboard.figures import STATUS, STATUS_COLORS, status_codes
+from sim.world.arrays import World
 
 SAMPLE = 150  # generated firms, and generated organisations, drawn into the view
 TIES_PER_NODE = 2

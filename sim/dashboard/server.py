@@ -50,13 +50,13 @@ def _prepare_environment(scenario: str | None) -> None:
     # no usage statistics sent to solara.dev from a research workstation
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     if scenario:
-        from sim.dashboard_controls import SCENARIO_ENV
+        from sim.dashboard.controls import SCENARIO_ENV
 
         os.environ[SCENARIO_ENV] = scenario
 
 
 def install_assets() -> int:
-    from sim import dashboard_assets
+    from sim.dashboard import assets as dashboard_assets
 
     directory = dashboard_assets.cache_dir()
     try:
@@ -71,7 +71,7 @@ def install_assets() -> int:
 
 
 def check_assets() -> int:
-    from sim import dashboard_assets
+    from sim.dashboard import assets as dashboard_assets
 
     missing = dashboard_assets.missing_packages()
     directory = dashboard_assets.cache_dir()
@@ -85,7 +85,7 @@ def check_assets() -> int:
 
 def assets_ready() -> bool:
     """True if the page can load its assets (installed, or the CDN answers); else explain."""
-    from sim import dashboard_assets
+    from sim.dashboard import assets as dashboard_assets
 
     missing = dashboard_assets.missing_packages()
     if not missing:
@@ -110,7 +110,7 @@ def main(args: argparse.Namespace) -> int:
     if args.check_assets:
         return check_assets()
     if args.scenario:
-        from sim.dashboard_controls import file_spec
+        from sim.dashboard.controls import file_spec
 
         file_spec(args.scenario)  # a bad scenario fails here, with file and field named
     if not assets_ready():
@@ -133,7 +133,3 @@ def cli(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(cli())

@@ -27,11 +27,11 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.dashboard_figures import STATUS, STATUS_COLORS, status_codes
-from sim.roster import load_states
-from sim.world import World
+from sim.dashboard.figures import STATUS, STATUS_COLORS, status_codes
+from sim.data.roster import load_states
+from sim.world.arrays import World
 
-MARKERS = Path(__file__).parent / "data" / "map_markers.csv"
+MARKERS = Path(__file__).resolve().parents[1] / "data" / "map_markers.csv"
 #: outlines that are not UN member states but complete the picture (drawn in grey, inert)
 BACKGROUND = "#e6e8eb"
 MARKER_RADIUS = 11.0  # map units (the map is about 2500 units wide)

@@ -18,8 +18,8 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.scenario import KINDS  # noqa: E402
-from sim.store import atomic_path, write_text  # noqa: E402
+from sim.runs.store import atomic_path, write_text  # noqa: E402
+from sim.scenario.spec import KINDS  # noqa: E402
 
 STYLES = [
     {"linestyle": "-", "marker": None},

@@ -1,4 +1,4 @@
-"""Tables and figures for papers, from a comparison or a finished sweep.
+"""Tables and figures for papers, from a comparison, a sweep, a calibration or a sensitivity run.
 
 Every figure is written as PDF, SVG and PNG with a caption file recording what
 produced it (experiment or scenario digests, spec hash, replications, seeds);
@@ -8,14 +8,14 @@ every table as Markdown, LaTeX (booktabs) and CSV.
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from sim.analysis import Comparison, mean_interval, paper_table, to_latex, to_markdown
-from sim.experiment import SAMPLED, SENSITIVITY
-from sim.plots import (
+from sim.outputs.plots import (
     adoption_curves,
     bloc_curves,
     coverage_curves,
@@ -23,16 +23,14 @@ from sim.plots import (
     save_figure,
     time_to_signing_curves,
 )
-from sim.results import SweepResult
-from sim.store import write_table, write_text
+from sim.outputs.tables import paper_table, write_tables
+from sim.runs.runner import spec_for
+from sim.runs.store import provenance, write_json, write_table, write_text
+from sim.studies.comparison import Comparison, mean_interval
+from sim.studies.experiment import SAMPLED, SENSITIVITY
+from sim.studies.results import SweepResult
 
 MAIN = ("signers_state", "signers_firm", "signers_civil", "share_gdp")
-
-
-def write_tables(frame: pd.DataFrame, stem: Path, caption: str, label: str) -> None:
-    write_table(stem.with_suffix(".csv"), frame)
-    write_text(stem.with_suffix(".md"), f"{caption}\n\n{to_markdown(frame)}\n")
-    write_text(stem.with_suffix(".tex"), to_latex(frame, caption, label) + "\n")
 
 
 # --- comparisons -----------------------------------------------------------------------
@@ -245,4 +243,102 @@ def write_sweep_report(result: SweepResult, out: str | Path | None = None,
     return written
 
 
-__all__ = ["point_summary", "write_comparison", "write_sweep_report", "write_tables"]
+# --- calibration and sensitivity -------------------------------------------------------
+
+def markdown_fit(result: dict) -> str:
+    calibration = result["calibration"]
+    table = result["fit"]
+    lines = [
+        f"# Calibration fit: {calibration.name}",
+        "",
+        f"Targets compiled {calibration.compiled}; scenario `{Path(result['scenario']).name}`; "
+        f"{calibration.replications} replications of the best candidate "
+        f"(seeds derived from search seed {calibration.search.seed}); loss "
+        f"{result['loss']:.2f}.",
+        "",
+        "| target | value | tolerance | simulated mean | 90% spread of runs | pass | source |",
+        "|---|---:|---:|---:|---|:---:|---|",
+    ]
+    for row in table.itertuples():
+        spread = f"{row.p05:.3g} - {row.p95:.3g}"
+        lines.append(f"| {row.target} | {row.value:g} | {row.tolerance:g} | "
+                     f"{row.simulated_mean:.3g} | {spread} | {'yes' if row.passed else 'no'} | "
+                     f"{row.source} |")
+    return "\n".join(lines)
+
+
+def fit_figure(result: dict):
+    """Simulated signers by kind (mean, 90% band) with the count targets as markers."""
+    calibration = result["calibration"]
+    spec = spec_for(result["scenario"])
+    rows = [{"kind": t.metric.removeprefix("signers_"), "value": t.value,
+             "date": t.at if isinstance(t.at, date) else spec.timeline.date_of_step(t.at)}
+            for t in calibration.targets
+            if t.metric and t.metric.startswith("signers_")]
+    proposal = calibration.targets[0].proposal
+    return adoption_curves({"simulated (best fit)": result["steps"]}, proposal,
+                           targets=pd.DataFrame(rows))
+
+
+def write_calibration(result: dict, out: str | Path) -> Path:
+    out = Path(out)
+    calibration = result["calibration"]
+    save_figure(fit_figure(result), out / "fit", (
+        f"Calibration of {calibration.name}: signatories by kind, mean and 90% band of "
+        f"{calibration.replications} runs of the best candidate (seeds "
+        f"{result['seeds'][0]}...), observed targets as diamonds. Targets compiled "
+        f"{calibration.compiled}."))
+    write_text(out / "fit.md", markdown_fit(result) + "\n")
+    write_table(out / "fit.csv", result["fit"])
+    write_table(out / "search.csv", result["search"])
+    write_text(out / "best.yaml", yaml.safe_dump(result["best"], sort_keys=False))
+    write_json(out / "manifest.json", {
+        "targets": result["calibration"].name,
+        "scenario": str(result["scenario"]),
+        "loss": result["loss"],
+        "best": result["best"],
+        "seeds": result["seeds"],
+        **provenance(),
+    })
+    return out
+
+
+def sensitivity_figure(indices: pd.DataFrame, design: str):
+    metrics = list(dict.fromkeys(indices["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.6),
+                             constrained_layout=True, squeeze=False, sharey=True)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        mine = indices[indices["metric"] == metric]
+        y = np.arange(len(mine))
+        if design == "saltelli":
+            ax.barh(y + 0.2, mine["ST"], height=0.4, xerr=mine["ST_conf"], color="0.35",
+                    label="total (ST)", capsize=2)
+            ax.barh(y - 0.2, mine["S1"], height=0.4, xerr=mine["S1_conf"], color="0.75",
+                    label="first order (S1)", capsize=2, hatch="//")
+            ax.set_xlabel("Sobol' index")
+        else:
+            ax.barh(y, mine["mu_star"], xerr=mine["mu_star_conf"], color="0.5", capsize=2,
+                    label="mu*")
+            ax.set_xlabel("Morris mu* (outcome units)")
+        ax.set_yticks(y, list(mine["factor"]), fontsize=8)
+        ax.set_title(metric, fontsize=10)
+        ax.grid(True, axis="x", color="0.9", linewidth=0.6)
+    axes[0][0].legend(fontsize=8, frameon=False)
+    return fig
+
+
+def write_sensitivity(result, out: str | Path) -> None:
+    """indices.csv/.md/.tex and a figure (PDF, SVG, PNG) of a `SensitivityResult`."""
+    spec, plan, out = result.experiment, result.budget, Path(out)
+    shared = " with common random numbers" if spec.common_random_numbers else ""
+    caption = (f"{'Sobol first-order and total' if spec.design == 'saltelli' else 'Morris'} "
+               f"indices with 95% confidence intervals (bootstrap), {plan['formula']} runs, "
+               f"root seed {spec.seed}{shared}; outcome of a point: mean of its replications "
+               f"at the last step. Experiment {spec.name}, spec hash "
+               f"{result.sweep.manifest.get('spec_hash', '?')}.")
+    write_tables(result.indices.round(4), out / "indices", caption, "tab:sensitivity")
+    save_figure(sensitivity_figure(result.indices, spec.design), out / "indices", caption)
+
+
+__all__ = ["markdown_fit", "point_summary", "write_calibration", "write_comparison",
+           "write_sensitivity", "write_sweep_report"]

@@ -12,7 +12,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from sim.scenario import KINDS, ScenarioSpec
+from sim.scenario.spec import KINDS, ScenarioSpec
 
 
 def _stats(values: pd.Series) -> dict:

@@ -1,29 +1,31 @@
-"""Runs: (scenario, overrides, seed) -> RunRecord, and replicates of a scenario.
+"""Runs: (scenario, overrides, seed) -> RunRecord, replicates, and batches for workers.
 
-A RunRecord holds the tidy tables of a run (steps, actors, votes, metrics; see
-docs/ODD.md "Observation"), every row carrying the run id and the integer seed that reproduces it,
-plus the resolved scenario. `write` stores them with a manifest and the scenario YAML.
+A run's integer seed is all it needs besides the resolved scenario: `derive_seed`
+keys replicate seeds by a design point's hash, and `run_id` hashes (scenario, seed,
+MODEL_VERSION), so the same run gets the same id and tables on any machine.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import platform
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from sim import MODEL_VERSION
-from sim.metrics import checkpoint_label, run_metrics
-from sim.model import VOTE_CODES, NormDiplomacyModel
-from sim.scenario import ScenarioSpec, find_scenario, load_scenario, with_overrides
-from sim.store import content_hash, provenance, write_json, write_table, write_text
+from sim.metrics import run_metrics
+from sim.model import NormDiplomacyModel
+from sim.runs.record import RunRecord, actors_table, stamp, votes_table
+from sim.runs.store import content_hash
+from sim.scenario.loading import find_scenario, load_scenario, with_overrides
+from sim.scenario.spec import ScenarioSpec
+from sim.version import MODEL_VERSION
 
 
 def derive_seed(root: int, key: str, replicate: int) -> int:
@@ -52,111 +54,6 @@ def resolve(scenario: str | Path | ScenarioSpec, overrides: Mapping[str, Any] | 
         return with_overrides(scenario, overrides) if overrides else scenario
     return load_scenario(find_scenario(scenario), overrides)
 
-
-@dataclass
-class RunRecord:
-    """The outcome of one run.
-
-    Attributes:
-        run_id: hash of (resolved scenario, seed, MODEL_VERSION).
-        seed: the integer seed (`cybernorms run --seed` reproduces the run).
-        scenario: the resolved ScenarioSpec.
-        steps, actors, votes, metrics: tidy tables, every row with run_id and seed.
-        timings: seconds spent building and running.
-    """
-
-    run_id: str
-    seed: int
-    scenario: ScenarioSpec
-    steps: pd.DataFrame
-    actors: pd.DataFrame
-    votes: pd.DataFrame
-    metrics: pd.DataFrame
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {"steps": self.steps, "actors": self.actors, "votes": self.votes,
-                "metrics": self.metrics}
-
-    def write(self, out: str | Path) -> Path:
-        return write_runs([self], out)
-
-    def __repr__(self) -> str:
-        return (f"RunRecord(run_id={self.run_id!r}, seed={self.seed}, "
-                f"scenario={self.scenario.metadata.name!r}, "
-                f"steps={self.scenario.metadata.steps})")
-
-
-def _stamp(frame: pd.DataFrame, rid: str, seed: int) -> pd.DataFrame:
-    frame.insert(0, "seed", np.int64(seed))
-    frame.insert(0, "run_id", rid)
-    return frame
-
-
-def actors_table(model: NormDiplomacyModel) -> pd.DataFrame:
-    """Per actor and proposal: final state, first signature, withdrawal, checkpoints."""
-    world = model.world
-    n, props = world.n_actors, world.proposal_ids
-    kinds = np.array(["state", "firm", "civil"])[world.kind]
-    bloc_names = np.array([*world.bloc_ids, ""], dtype=object)[world.bloc]
-    frames = []
-    for p, pid in enumerate(props):
-        signed_step = pd.array(np.where(world.signed_step[:, p] >= 0, world.signed_step[:, p],
-                                        None), dtype="Int64")
-        withdrawn = pd.array(np.where(world.withdrawn_step[:, p] >= 0,
-                                      world.withdrawn_step[:, p], None), dtype="Int64")
-        frame = pd.DataFrame({
-            "actor_id": world.ids,
-            "name": world.names,
-            "kind": kinds,
-            "home": world.ids[world.home],
-            "bloc": bloc_names,
-            "category": world.category,
-            "generated": world.generated,
-            "proposal": np.full(n, pid, dtype=object),
-            "eligible": world.eligible[:, p],
-            "signed": world.signed[:, p],
-            "signed_step": signed_step,
-            "signed_date": _dates(world, signed_step),
-            "withdrawn_step": withdrawn,
-            "opposed": world.opposed[:, p],
-        })
-        for when in model.spec.report.checkpoints:
-            step = model.spec.step_of(when)
-            if step in model.history.signed_at:
-                label = checkpoint_label(model.spec, when)
-                frame[f"signed_by_{label}"] = model.history.signed_at[step][:, p]
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _dates(world, steps: pd.arrays.IntegerArray) -> pd.Series:
-    known = sorted({int(s) for s in steps.dropna()})
-    lookup = {s: pd.Timestamp(world.date_of_step(s)) for s in known}
-    return pd.Series([lookup[int(s)] if not pd.isna(s) else pd.NaT for s in steps],
-                     dtype="datetime64[ns]")
-
-
-def votes_table(model: NormDiplomacyModel) -> pd.DataFrame:
-    world = model.world
-    states = world.slices["state"]
-    frames = []
-    for vote in world.votes_due:
-        codes = world.votes[:, vote.proposal]
-        if (codes == -2).all():
-            continue
-        frames.append(pd.DataFrame({
-            "iso3": world.ids[states],
-            "name": world.names[states],
-            "bloc": np.array([*world.bloc_ids, ""], dtype=object)[world.bloc[states]],
-            "proposal": world.proposal_ids[vote.proposal],
-            "step": np.int64(vote.step),
-            "date": pd.Timestamp(world.date_of_step(vote.step)),
-            "vote": [VOTE_CODES.get(int(c), "") for c in codes],
-        }))
-    if not frames:
-        return pd.DataFrame(columns=["iso3", "name", "bloc", "proposal", "step", "date", "vote"])
-    return pd.concat(frames, ignore_index=True)
 
 
 def run(
@@ -198,10 +95,10 @@ def run_spec(spec: ScenarioSpec, seed: int, *, decision: str = "kernel",
         run_id=rid,
         seed=seed,
         scenario=spec,
-        steps=_stamp(history.copy(), rid, seed) if "steps" in tables else empty,
-        actors=_stamp(actors_table(model), rid, seed) if "actors" in tables else empty,
-        votes=_stamp(votes_table(model), rid, seed) if "votes" in tables else empty,
-        metrics=_stamp(run_metrics(model, history), rid, seed) if "metrics" in tables else empty,
+        steps=stamp(history.copy(), rid, seed) if "steps" in tables else empty,
+        actors=stamp(actors_table(model), rid, seed) if "actors" in tables else empty,
+        votes=stamp(votes_table(model), rid, seed) if "votes" in tables else empty,
+        metrics=stamp(run_metrics(model, history), rid, seed) if "metrics" in tables else empty,
     )
     record.timings = {"build_s": built - started, "run_s": finished - built,
                       "tables_s": time.perf_counter() - finished}
@@ -216,43 +113,6 @@ def run_replicates(scenario: str | Path | ScenarioSpec, reps: int, *, seed: int 
     root = spec.metadata.seed if seed is None else int(seed)
     return [run_spec(spec, derive_seed(root, "", r)) for r in range(reps)]
 
-
-def signing_probability(records: list[RunRecord]) -> pd.DataFrame:
-    """Per actor, proposal and checkpoint: the share of runs in which the actor had signed.
-
-    Only actors who are the same in every run (states and named firms and
-    organisations); generated actors are drawn anew with each world seed.
-    """
-    actors = pd.concat([r.actors for r in records], ignore_index=True)
-    actors = actors[~actors["generated"]]
-    columns = ["signed"] + [c for c in actors.columns if c.startswith("signed_by_")]
-    keys = ["actor_id", "name", "kind", "home", "bloc", "proposal"]
-    grouped = actors.groupby(keys, sort=False)[columns].mean().reset_index()
-    long = grouped.melt(id_vars=keys, value_vars=columns, var_name="at", value_name="probability")
-    long["at"] = long["at"].str.removeprefix("signed_by_").replace({"signed": "end"})
-    long.insert(len(keys), "runs", len(records))
-    return long
-
-
-def write_runs(records: list[RunRecord], out: str | Path) -> Path:
-    """Write the tables of one or more runs, a manifest and the resolved scenario."""
-    out = Path(out)
-    spec = records[0].scenario
-    for name in ("steps", "actors", "votes", "metrics"):
-        write_table(out / f"{name}.parquet",
-                    pd.concat([getattr(r, name) for r in records], ignore_index=True))
-    if len(records) > 1:
-        write_table(out / "signing_probability.parquet", signing_probability(records))
-    write_text(out / "scenario.yaml", spec.to_yaml())
-    manifest = {
-        "scenario": spec.metadata.name,
-        "scenario_source": spec.source,
-        "scenario_digest": spec.digest(),
-        "runs": [{"run_id": r.run_id, "seed": r.seed, **r.timings} for r in records],
-        **provenance(),
-    }
-    write_json(out / "manifest.json", manifest)
-    return out
 
 
 @lru_cache(maxsize=64)
@@ -273,8 +133,41 @@ def spec_for(source: str | Path, overrides: Mapping[str, Any] | None = None) -> 
                         stamps)
 
 
-def run_batch(source: str | Path, overrides: Mapping[str, Any] | None, seeds: list[int],
-              tables: tuple[str, ...] = ("metrics",)) -> list[RunRecord]:
-    """Several runs of one design point: the unit of work sent to a worker."""
-    spec = spec_for(source, overrides)
-    return [run_spec(spec, seed, tables=tables) for seed in seeds]
+def run_batch(scenario: str | Path, overrides: Mapping[str, Any] | None, tasks: list[dict],
+              tables: tuple[str, ...] = ("metrics",), metrics: list[str] | None = None
+              ) -> dict[str, pd.DataFrame | None]:
+    """Several runs of one design point: the unit of work sent to a worker.
+
+    `tasks` are dicts with at least a ``seed``; each comes back as a row of ``runs``
+    with its status, error, seconds and host, so a run that raises is recorded as
+    failed rather than ending the batch. ``metrics`` (a name keeps that metric and its
+    families, e.g. ``joined_``) filters the metrics table; ``steps`` is kept when
+    `tables` asks for it.
+    """
+    host = f"{platform.node()}:{os.getpid()}"
+    try:
+        spec = spec_for(scenario, overrides)
+    except Exception as exc:  # the point itself is bad: every run of it fails
+        return {"runs": pd.DataFrame([{**t, "status": "failed", "error": f"{exc}",
+                                       "seconds": 0.0, "host": host} for t in tasks]),
+                "metrics": None, "steps": None}
+    runs, kept = [], {name: [] for name in ("metrics", "steps")}
+    for task in tasks:
+        started = time.perf_counter()
+        try:
+            record = run_spec(spec, task["seed"], tables=tables)
+        except Exception as exc:
+            runs.append({**task, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                         "seconds": time.perf_counter() - started, "host": host})
+            continue
+        frame = record.metrics
+        if metrics is not None:
+            frame = frame[frame["metric"].str.startswith(tuple(metrics))]
+        kept["metrics"].append(frame)
+        if "steps" in tables:
+            kept["steps"].append(record.steps)
+        runs.append({**task, "status": "ok", "error": "",
+                     "seconds": time.perf_counter() - started, "host": host})
+    return {"runs": pd.DataFrame(runs),
+            **{name: pd.concat(frames, ignore_index=True) if frames else None
+               for name, frames in kept.items()}}

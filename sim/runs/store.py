@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.version import MODEL_VERSION
+
 PACKAGES = ("cybernorms", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")
 
 
@@ -77,7 +79,7 @@ def content_hash(*parts: object, length: int = 16) -> str:
 
 def git_revision(directory: Path | None = None) -> str | None:
     """The checkout's commit (with "-dirty" if modified), or None outside git."""
-    directory = directory or Path(__file__).resolve().parents[1]
+    directory = directory or Path(__file__).resolve().parents[2]
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True,
                              text=True, timeout=5, check=True).stdout.strip()
@@ -100,8 +102,6 @@ def versions() -> dict[str, str | None]:
 
 def provenance() -> dict:
     """What produced a result: versions, git revision, host, time (UTC)."""
-    from sim import MODEL_VERSION
-
     return {
         "model_version": MODEL_VERSION,
         "versions": versions(),

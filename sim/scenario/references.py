@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sim.errors import InputError, Problem, problem
-from sim.roster import CATEGORY_COLUMN, Table, load_named, load_states, slug
-from sim.scenario import ScenarioSpec, Selector, did_you_mean
+from sim.data.roster import CATEGORY_COLUMN, Table, load_named, load_states, slug
+from sim.errors import InputError, Problem, did_you_mean, problem
+from sim.scenario.spec import ScenarioSpec, Selector
 
 #: attributes every actor has, usable in `where`
 ACTOR_ATTRIBUTES = ("weight", "cyber_power")

@@ -37,7 +37,8 @@ def _context():
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.sweep", "sim.analysis", "sim.calibration"])
+        context.set_forkserver_preload(["sim.studies.sweep", "sim.studies.comparison",
+                                        "sim.studies.calibration"])
         return context
     return multiprocessing.get_context("spawn")
 

@@ -27,16 +27,15 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError, problem
-from sim.execution import TaskError, execute, run_all
 from sim.metrics import checkpoint_label
-from sim.runs import derive_seed, run_batch, spec_for
-from sim.scenario import TimePoint, load_model_file
-from sim.store import provenance, write_json, write_table, write_text
+from sim.runs.runner import derive_seed, run_batch, spec_for
+from sim.scenario.loading import load_model_file
+from sim.scenario.spec import TimePoint
+from sim.studies.backends import TaskError, execute, run_all
 
 
 class Spec(BaseModel):
@@ -127,29 +126,41 @@ def _base_overrides(calibration: CalibrationSpec, scenario: Path,
 
 
 def spec_states(spec) -> list[str]:
-    from sim.roster import load_states
+    from sim.data.roster import load_states
 
     return list(load_states(spec.world.states.roster, spec.base_dir).frame["iso3"])
 
 
-def _observe(records, calibration: CalibrationSpec) -> np.ndarray:
-    """(runs, targets) simulated values."""
-    spec = records[0].scenario
-    values = np.full((len(records), len(calibration.targets)), np.nan)
-    for r, record in enumerate(records):
-        metrics = record.metrics.set_index(["proposal", "metric", "at"])["value"]
-        for t, target in enumerate(calibration.targets):
-            at = checkpoint_label(spec, target.at)
-            metric = target.metric or f"joined_{target.actor}"
-            values[r, t] = metrics.get((target.proposal, metric, at), np.nan)
+def _observe(metrics: pd.DataFrame, seeds: list[int], calibration: CalibrationSpec,
+             spec) -> np.ndarray:
+    """(runs, targets) simulated values, one row per seed in `seeds`."""
+    values = np.full((len(seeds), len(calibration.targets)), np.nan)
+    labels = [(t.proposal, t.metric or f"joined_{t.actor}", checkpoint_label(spec, t.at))
+              for t in calibration.targets]
+    indexed = metrics.set_index(["seed", "proposal", "metric", "at"])["value"]
+    for r, seed in enumerate(seeds):
+        for t, label in enumerate(labels):
+            values[r, t] = indexed.get((seed, *label), np.nan)
     return values
+
+
+def _evaluate(scenario: str, overrides: dict, seeds: list[int],
+              tables: tuple[str, ...] = ("metrics",)) -> dict:
+    """Runs of one candidate; a failed run ends the calibration (it is a bug or bad input)."""
+    batch = run_batch(scenario, overrides, [{"seed": seed} for seed in seeds], tables)
+    failed = batch["runs"][batch["runs"]["status"] == "failed"]
+    if len(failed):
+        raise RuntimeError(f"calibration run failed: {failed['error'].iloc[0]}")
+    return batch
 
 
 def _check_observable(calibration: CalibrationSpec, scenario: Path, base: dict,
                       path: Path) -> None:
     """One run of the scenario as it is: every target must find its metric (a misspelled
     metric or proposal would otherwise score NaN for every candidate, silently)."""
-    values = _observe(run_batch(str(scenario), base, [calibration.search.seed]), calibration)
+    seeds = [calibration.search.seed]
+    batch = _evaluate(str(scenario), base, seeds)
+    values = _observe(batch["metrics"], seeds, calibration, spec_for(scenario, base))
     missing = [problem(path, f"targets.{i}", "a metric (signers_<kind>, share_states, "
                        "share_gdp, state_signers_<bloc>, ...) of a proposal of the scenario "
                        "at a time inside the run", target.metric or target.actor)
@@ -164,11 +175,6 @@ def loss(values: np.ndarray, calibration: CalibrationSpec) -> float:
     weight = np.array([t.weight for t in calibration.targets])
     mean = np.nanmean(values, axis=0)
     return float(np.sum(weight * ((mean - goal) / tolerance) ** 2))
-
-
-def _evaluate(scenario: str, overrides: dict, seeds: list[int],
-              tables: tuple[str, ...] = ("metrics",)):
-    return run_batch(scenario, overrides, seeds, tables)
 
 
 def _candidates(ranges: dict[str, tuple[float, float]], count: int, seed: int,
@@ -199,14 +205,14 @@ def _current_values(scenario: Path, names) -> dict:
 def _stage(scenario, base, candidates, seeds, backend, workers, log) -> list[dict]:
     tasks = [(str(scenario), {**base, **c}, seeds) for c in candidates]
     results = []
-    for index, records in execute(_evaluate, tasks, backend=backend, workers=workers):
-        if isinstance(records, TaskError):
-            raise RuntimeError(f"calibration run failed: {records.traceback}")
-        results.append((index, records))
+    for index, batch in execute(_evaluate, tasks, backend=backend, workers=workers):
+        if isinstance(batch, TaskError):
+            raise RuntimeError(f"calibration run failed: {batch.traceback}")
+        results.append((index, batch))
         if log and len(results) % max(1, len(tasks) // 10) == 0:
             log(f"  {len(results)}/{len(tasks)} candidates")
     results.sort(key=lambda pair: pair[0])
-    return [{"candidate": candidates[i], "records": records} for i, records in results]
+    return [{"candidate": candidates[i], "metrics": batch["metrics"]} for i, batch in results]
 
 
 def calibrate(targets_path: str | Path, *, backend: str = "process", workers: int | None = None,
@@ -221,6 +227,7 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
         return [derive_seed(search.seed, "calibration", r) for r in range(count)]
 
     current = _current_values(scenario, names)
+    spec = spec_for(scenario, base)
     _check_observable(calibration, scenario, base, Path(targets_path))
     history: list[dict] = []
 
@@ -228,7 +235,8 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
         log(f"{stage}: {len(candidates)} candidates x {replications} replications")
         for item in _stage(scenario, base, candidates, seeds(replications), backend, workers,
                            log):
-            value = loss(_observe(item["records"], calibration), calibration)
+            value = loss(_observe(item["metrics"], seeds(replications), calibration, spec),
+                         calibration)
             history.append({"stage": stage, "loss": value, **item["candidate"]})
         ranked = [h for h in history if h["stage"] == stage]
         top = min(ranked, key=lambda h: h["loss"])
@@ -252,13 +260,13 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
     tasks = [(str(scenario), full, chunk, ("metrics", "steps")) for chunk in chunks]
     batches = run_all(_evaluate, tasks, backend=backend, workers=workers,
                       what="a calibration run")
-    records = [record for batch in batches for record in batch]
-    values = _observe(records, calibration)
+    metrics = pd.concat([batch["metrics"] for batch in batches], ignore_index=True)
+    values = _observe(metrics, final_seeds, calibration, spec_for(scenario, full))
     table = fit_table(values, calibration)
     return {"calibration": calibration, "scenario": scenario, "best": best,
             "current": current, "loss": loss(values, calibration), "fit": table,
             "search": pd.DataFrame(history), "seeds": final_seeds,
-            "steps": pd.concat([r.steps for r in records], ignore_index=True)}
+            "steps": pd.concat([batch["steps"] for batch in batches], ignore_index=True)}
 
 
 def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
@@ -285,66 +293,4 @@ def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def markdown_fit(result: dict) -> str:
-    calibration = result["calibration"]
-    table = result["fit"]
-    lines = [
-        f"# Calibration fit: {calibration.name}",
-        "",
-        f"Targets compiled {calibration.compiled}; scenario `{Path(result['scenario']).name}`; "
-        f"{calibration.replications} replications of the best candidate "
-        f"(seeds derived from search seed {calibration.search.seed}); loss "
-        f"{result['loss']:.2f}.",
-        "",
-        "| target | value | tolerance | simulated mean | 90% spread of runs | pass | source |",
-        "|---|---:|---:|---:|---|:---:|---|",
-    ]
-    for row in table.itertuples():
-        spread = f"{row.p05:.3g} - {row.p95:.3g}"
-        lines.append(f"| {row.target} | {row.value:g} | {row.tolerance:g} | "
-                     f"{row.simulated_mean:.3g} | {spread} | {'yes' if row.passed else 'no'} | "
-                     f"{row.source} |")
-    return "\n".join(lines)
-
-
-def fit_figure(result: dict):
-    """Simulated signers by kind (mean, 90% band) with the count targets as markers."""
-    from sim.plots import adoption_curves
-
-    calibration = result["calibration"]
-    spec = spec_for(result["scenario"])
-    rows = [{"kind": t.metric.removeprefix("signers_"), "value": t.value,
-             "date": t.at if isinstance(t.at, date) else spec.timeline.date_of_step(t.at)}
-            for t in calibration.targets
-            if t.metric and t.metric.startswith("signers_")]
-    proposal = calibration.targets[0].proposal
-    return adoption_curves({"simulated (best fit)": result["steps"]}, proposal,
-                           targets=pd.DataFrame(rows))
-
-
-def write_result(result: dict, out: str | Path) -> Path:
-    from sim.plots import save_figure
-
-    out = Path(out)
-    calibration = result["calibration"]
-    save_figure(fit_figure(result), out / "fit", (
-        f"Calibration of {calibration.name}: signatories by kind, mean and 90% band of "
-        f"{calibration.replications} runs of the best candidate (seeds "
-        f"{result['seeds'][0]}...), observed targets as diamonds. Targets compiled "
-        f"{calibration.compiled}."))
-    write_text(out / "fit.md", markdown_fit(result) + "\n")
-    write_table(out / "fit.csv", result["fit"])
-    write_table(out / "search.csv", result["search"])
-    write_text(out / "best.yaml", yaml.safe_dump(result["best"], sort_keys=False))
-    write_json(out / "manifest.json", {
-        "targets": result["calibration"].name,
-        "scenario": str(result["scenario"]),
-        "loss": result["loss"],
-        "best": result["best"],
-        "seeds": result["seeds"],
-        **provenance(),
-    })
-    return out
-
-
-__all__ = ["calibrate", "fit_table", "load_targets", "loss", "markdown_fit", "write_result"]
+__all__ = ["calibrate", "fit_table", "load_targets", "loss"]

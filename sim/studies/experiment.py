@@ -8,14 +8,14 @@ Designs: `grid` (every combination of listed values or ranges), `points` (explic
 sub-experiments sharing `constants`), `lhs`, `sobol_sequence`, `halton` (seeded
 quasi-random samples from scipy.stats.qmc over the parameters' distributions), and
 for sensitivity analysis `saltelli` and `morris` (SALib's samplers; see
-sim/sensitivity.py for the analyses).
+sim/studies/sensitivity.py for the analyses).
 
 Seeds: replicate r of a point gets derive_seed(root, key, r), where key is a hash of
 the point's overrides (or "" with `common_random_numbers: true`, so every point runs
 on the same worlds). Keyed, not positional: a grown grid keeps its old seeds, and
 `--resume` recognises finished runs by their run ids.
 
-Storage (sim.results): every finished task appends Parquet shards (runs, metrics,
+Storage (sim.studies.results): every finished task appends Parquet shards (runs, metrics,
 optionally per-step series); the manifest records versions, git revision, spec
 hash, timings and failures. A failed run is recorded and the sweep goes on.
 """
@@ -33,9 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
 from sim.errors import InputError, problem
-from sim.runs import derive_seed, run_id, spec_for
-from sim.scenario import load_model_file
-from sim.store import content_hash
+from sim.runs.runner import derive_seed, run_id, spec_for
+from sim.runs.store import content_hash
+from sim.scenario.loading import load_model_file
 
 SAMPLED = ("lhs", "sobol_sequence", "halton")
 SENSITIVITY = ("saltelli", "morris")

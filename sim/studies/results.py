@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.store import atomic_path, write_table
+from sim.runs.store import atomic_path, write_table
 
 TABLES = ("runs", "metrics", "steps")
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, problem
-from sim.scenario import load_scenario
+from sim.scenario.loading import load_scenario
 
 VOTES = ("yes", "abstain", "no")
 

@@ -10,17 +10,23 @@ mean over its replications, in the sample's order, as SALib's analyses expect.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, problem
-from sim.experiment import SENSITIVITY, factors, load_experiment, salib_problem, sensitivity_sample
-from sim.plots import plt, save_figure
-from sim.report import write_tables
-from sim.results import SweepResult, load_results
-from sim.sweep import sweep
+from sim.studies.experiment import (
+    SENSITIVITY,
+    ExperimentSpec,
+    factors,
+    load_experiment,
+    salib_problem,
+    sensitivity_sample,
+)
+from sim.studies.results import SweepResult, load_results
+from sim.studies.sweep import sweep
 
 OUTCOMES = ("signers_state", "signers_firm", "signers_civil", "share_gdp")
 
@@ -88,49 +94,33 @@ def _factor_names(problem_: dict) -> list[str]:
     return list(dict.fromkeys(groups)) if groups else list(problem_["names"])
 
 
-def figure(indices: pd.DataFrame, design: str):
-    metrics = list(dict.fromkeys(indices["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.6),
-                             constrained_layout=True, squeeze=False, sharey=True)
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        mine = indices[indices["metric"] == metric]
-        y = np.arange(len(mine))
-        if design == "saltelli":
-            ax.barh(y + 0.2, mine["ST"], height=0.4, xerr=mine["ST_conf"], color="0.35",
-                    label="total (ST)", capsize=2)
-            ax.barh(y - 0.2, mine["S1"], height=0.4, xerr=mine["S1_conf"], color="0.75",
-                    label="first order (S1)", capsize=2, hatch="//")
-            ax.set_xlabel("Sobol' index")
-        else:
-            ax.barh(y, mine["mu_star"], xerr=mine["mu_star_conf"], color="0.5", capsize=2,
-                    label="mu*")
-            ax.set_xlabel("Morris mu* (outcome units)")
-        ax.set_yticks(y, list(mine["factor"]), fontsize=8)
-        ax.set_title(metric, fontsize=10)
-        ax.grid(True, axis="x", color="0.9", linewidth=0.6)
-    axes[0][0].legend(fontsize=8, frameon=False)
-    return fig
+@dataclass
+class SensitivityResult:
+    """Indices of a finished sensitivity sweep, with what produced them.
+
+    Attributes:
+        indices: one row per outcome and factor, with 95% confidence intervals.
+        experiment: the experiment spec; budget: the run budget (see `budget`).
+        sweep: the sweep's results (manifest, points, metrics).
+    """
+
+    indices: pd.DataFrame
+    experiment: ExperimentSpec
+    budget: dict
+    sweep: SweepResult
 
 
 def sensitivity(path: str | Path, out: str | Path, *, backend: str = "process",
-                workers: int | None = None, resume: bool = False, log=None) -> pd.DataFrame:
+                workers: int | None = None, resume: bool = False, log=None
+                ) -> SensitivityResult:
+    """Run the experiment's sweep into `out` and analyse it (SALib)."""
     log = log or (lambda line: print(line, file=sys.stderr))
     plan = budget(path)
     log(f"sensitivity ({plan['design']}): {plan['formula']} = {plan['runs']} runs "
         f"({plan['points']} points)")
     spec, _ = load_experiment(path)
     result = sweep(path, out, backend=backend, workers=workers, resume=resume, log=log)
-    indices = analyse(result, spec)
-    out = Path(out)
-    shared = " with common random numbers" if spec.common_random_numbers else ""
-    caption = (f"{'Sobol first-order and total' if spec.design == 'saltelli' else 'Morris'} "
-               f"indices with 95% confidence intervals (bootstrap), {plan['formula']} runs, "
-               f"root seed {spec.seed}{shared}; outcome of a point: mean of its replications "
-               f"at the last step. Experiment {spec.name}, spec hash "
-               f"{result.manifest.get('spec_hash', '?')}.")
-    write_tables(indices.round(4), out / "indices", caption, "tab:sensitivity")
-    save_figure(figure(indices, spec.design), out / "indices", caption)
-    return indices
+    return SensitivityResult(analyse(result, spec), spec, plan, result)
 
 
 def load_indices(directory: str | Path) -> pd.DataFrame:

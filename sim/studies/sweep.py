@@ -2,7 +2,7 @@
 
 Runs are grouped into batches of one design point (several runs per task, so task
 overhead stays small next to the work), a bounded number of batches is in flight,
-and each finished batch is written as shards (sim.results) before the next is
+and each finished batch is written as shards (sim.studies.results) before the next is
 taken. The same experiment gives the same results whatever the backend or number
 of workers: every run depends only on its scenario, overrides and seed.
 """
@@ -10,8 +10,6 @@ of workers: every run depends only on its scenario, overrides and seed.
 from __future__ import annotations
 
 import math
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -21,9 +19,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.errors import InputError, problem
-from sim.execution import TaskError, default_workers, execute
-from sim.experiment import (
+from sim.errors import InputError, did_you_mean, problem
+from sim.runs.runner import run_batch, run_spec, spec_for
+from sim.runs.store import provenance, write_json, write_table, write_text
+from sim.studies.backends import TaskError, default_workers, execute
+from sim.studies.experiment import (
     ExperimentSpec,
     Point,
     RunTask,
@@ -33,44 +33,7 @@ from sim.experiment import (
     run_tasks,
     spec_hash,
 )
-from sim.results import compact, finished_runs, load_results, write_shard
-from sim.runs import run_spec, spec_for
-from sim.scenario import did_you_mean
-from sim.store import provenance, write_json, write_table, write_text
-
-
-def run_batch(scenario: str, overrides: dict, tasks: list[dict], metrics: list[str] | None,
-              keep_steps: bool) -> dict[str, pd.DataFrame]:
-    """Worker: run one point's replicates; a run that raises is recorded as failed."""
-    tables = ("metrics", "steps") if keep_steps else ("metrics",)
-    runs, metric_frames, step_frames = [], [], []
-    host = f"{platform.node()}:{os.getpid()}"
-    try:
-        spec = spec_for(scenario, overrides)
-    except Exception as exc:  # the point itself is bad: every run of it fails
-        return {"runs": pd.DataFrame([{**t, "status": "failed", "error": f"{exc}",
-                                       "seconds": 0.0, "host": host} for t in tasks])}
-    for task in tasks:
-        started = time.perf_counter()
-        try:
-            record = run_spec(spec, task["seed"], tables=tables)
-        except Exception as exc:
-            runs.append({**task, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                         "seconds": time.perf_counter() - started, "host": host})
-            continue
-        frame = record.metrics
-        if metrics is not None:  # a name keeps that metric and its families (joined_*)
-            frame = frame[frame["metric"].str.startswith(tuple(metrics))]
-        metric_frames.append(frame)
-        if keep_steps:
-            step_frames.append(record.steps)
-        runs.append({**task, "status": "ok", "error": "",
-                     "seconds": time.perf_counter() - started, "host": host})
-    return {
-        "runs": pd.DataFrame(runs),
-        "metrics": pd.concat(metric_frames, ignore_index=True) if metric_frames else None,
-        "steps": pd.concat(step_frames, ignore_index=True) if step_frames else None,
-    }
+from sim.studies.results import compact, finished_runs, load_results, write_shard
 
 
 class Progress:
@@ -251,7 +214,8 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
              "seconds": 0.0, "host": ""} for t in invalid])})
     by_index = {p.index: p for p in points}
     batches = _batches(todo, size)
-    work = [(str(scenario), by_index[point].overrides, chunk, spec.metrics, spec.keep_steps)
+    tables = ("metrics", "steps") if spec.keep_steps else ("metrics",)
+    work = [(str(scenario), by_index[point].overrides, chunk, tables, spec.metrics)
             for point, chunk in batches]
     progress = Progress(len(todo), quiet=quiet)
     computed, failed = 0, len(invalid)
@@ -308,4 +272,4 @@ def _failures(out: Path, limit: int = 20) -> list[dict]:
              "seed": int(r.seed), "error": r.error} for r in bad.itertuples()]
 
 
-__all__ = ["plan", "run_batch", "sweep"]
+__all__ = ["plan", "sweep"]

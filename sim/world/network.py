@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from sim.scenario import Network
+from sim.scenario.spec import Network
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from sim.world.arrays import World
 
 
 def _pairs_within(groups: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.scenario import KINDS, Range, Selector
+from sim.scenario.spec import KINDS, Range, Selector
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from sim.world.arrays import World
 
 
 def _in_range(values: np.ndarray, bounds: Range) -> np.ndarray:

@@ -1,0 +1,156 @@
+"""The World: every actor's state as numpy arrays (a struct of arrays).
+
+Actors are stored in one order, states first, then firms (named, then generated),
+then civil society (named, then generated), so each kind is a contiguous slice.
+Static facts (who exists, interests, ties, proposals) are set by `sim.world.build`;
+the dynamic state (signatures, opposition, outreach pressure) lives here too and is
+changed only by the model. Mesa agents are views onto rows of these arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy import sparse
+
+from sim.scenario.spec import KINDS, ScenarioSpec
+
+
+@dataclass(eq=False)
+class Campaign:
+    """One outreach campaign, resolved to steps and a per-actor target weight."""
+
+    proposal: int
+    start: int
+    end: int | None
+    budget: float
+    decay: float
+    target: np.ndarray
+    convenes: bool = False
+
+
+@dataclass(eq=False)
+class Vote:
+    proposal: int
+    step: int
+    yes_above: float
+    no_below: float
+    terms: np.ndarray  # (T,) 1 for the utility terms the vote counts, else 0
+
+
+@dataclass(eq=False)
+class World:
+    """All actors of one scenario and seed.
+
+    Attributes:
+        kind: (N,) 0 state, 1 firm, 2 civil (see KINDS); each kind is a contiguous slice.
+        ids, names: (N,) actor ids (iso3 for states) and display names.
+        home: (N,) index of the home state (a state's home is itself).
+        category: (N,) sector of firms / type of civil society ("" for states).
+        generated: (N,) True for actors drawn from the scenario (not states or named).
+        subregion: (N,) UN subregion of the home state.
+        bloc: (N,) index into `bloc_ids` (-1: no bloc); non-states take their home's bloc.
+        attributes: name -> (N,) floats (NaN where an attribute does not apply).
+        membership: (N, M) booleans over `membership_names` (organisations, initiatives).
+        interests, salience: (N, D) over `dimensions`; weight, cyber_power, threshold: (N,).
+        content: (P, D) proposal texts; bindingness (P,); eligible (N, P); launch_step (P,).
+        network: (N, N) sparse influence ties; row i holds whom i looks at.
+        signed, opposed: (N, P) booleans; signed_step, withdrawn_step: (N, P), -1 if none.
+        outreach: (N, P) outreach pressure this step; launched: (P,) booleans.
+    """
+
+    spec: ScenarioSpec
+    seed: int
+    kind: np.ndarray
+    ids: np.ndarray
+    names: np.ndarray
+    home: np.ndarray
+    category: np.ndarray
+    subregion: np.ndarray
+    attributes: dict[str, np.ndarray]
+    generated: np.ndarray
+    membership_names: list[str]
+    membership: np.ndarray
+    dimensions: list[str]
+    # filled by build_world, in this order: blocs, traits, initiatives, ties, proposals
+    bloc_ids: list[str] = field(default_factory=list)
+    bloc: np.ndarray = None
+    leaders: list[np.ndarray] = None
+    leaders_inside: list[np.ndarray] = None
+    cohesion: np.ndarray = None
+    interests: np.ndarray = None
+    salience: np.ndarray = None
+    weight: np.ndarray = None
+    cyber_power: np.ndarray = None
+    threshold: np.ndarray = None
+    network: sparse.csr_matrix = None
+    proposal_ids: list[str] = None
+    content: np.ndarray = None
+    bindingness: np.ndarray = None
+    eligible: np.ndarray = None
+    launch_step: np.ndarray = None
+    sponsor: np.ndarray = None
+    federated: np.ndarray = None
+    rivalry: np.ndarray = None
+    legitimacy: np.ndarray = None
+    campaigns: list[Campaign] = None
+    votes_due: list[Vote] = None
+    peer_norm: np.ndarray = None
+    kind_weight_total: np.ndarray = None
+    coefficients: np.ndarray = None
+    activation: np.ndarray = None
+    hysteresis: np.ndarray = None
+    # dynamic state (reset_dynamics)
+    signed: np.ndarray = None
+    opposed: np.ndarray = None
+    signed_step: np.ndarray = None
+    withdrawn_step: np.ndarray = None
+    outreach: np.ndarray = None
+    launched: np.ndarray = None
+    votes: np.ndarray = None
+    static_cache: tuple | None = None  # decision.static_terms
+
+    def __post_init__(self):
+        self.n_actors = len(self.kind)
+        self.slices = {
+            k: slice(int(np.searchsorted(self.kind, i, "left")),
+                     int(np.searchsorted(self.kind, i, "right")))
+            for i, k in enumerate(KINDS)
+        }
+        self.index_of = {actor_id: i for i, actor_id in enumerate(self.ids)}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s.stop - s.start} {k}" for k, s in self.slices.items())
+        return (f"World({self.spec.metadata.name!r}, seed={self.seed}, {counts}, "
+                f"{len(self.dimensions)} dimensions, proposals={self.proposal_ids})")
+
+    def interests_changed(self) -> None:
+        """Call after changing interests, salience or content: terms built on them are stale."""
+        self.static_cache = None
+
+    @property
+    def n_states(self) -> int:
+        return self.slices["state"].stop - self.slices["state"].start
+
+    def date_of_step(self, step: int) -> date:
+        return self.spec.timeline.date_of_step(step)
+
+
+def reset_dynamics(world: World) -> None:
+    """Nobody has signed, opposed or been reached yet."""
+    n, p = world.n_actors, len(world.proposal_ids)
+    world.signed = np.zeros((n, p), dtype=bool)
+    world.opposed = np.zeros((n, p), dtype=bool)
+    world.signed_step = np.full((n, p), -1, dtype=np.int64)
+    world.withdrawn_step = np.full((n, p), -1, dtype=np.int64)
+    world.outreach = np.zeros((n, p))
+    world.launched = np.zeros(p, dtype=bool)
+    world.votes = np.full((world.n_states, p), -2, dtype=np.int8)  # -2 not voted
+
+
+def sparse_row(matrix: sparse.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of actor i and tie weights (for per-agent code)."""
+    start, stop = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[start:stop], matrix.data[start:stop]
