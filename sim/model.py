@@ -93,6 +93,11 @@ class NormDiplomacyModel(mesa.Model):
         history: per-step tallies; datacollector: Mesa model-level series.
         seed: the integer seed of this run.
 
+    The Mesa agents (`actors`, `agents`, `agents_by_type`) are built on first use:
+    a run that only steps and observes never pays for a million Python objects,
+    while SolaraViz, `mesa.batch_run`, the dashboard's inspector and
+    ``decision="reference"`` see ordinary agents (unique ids follow World rows).
+
     Example:
         >>> model = NormDiplomacyModel("scenarios/paris_call_2018.yaml", rng=1)
         >>> model.run_model()
@@ -116,9 +121,7 @@ class NormDiplomacyModel(mesa.Model):
         self.last_step = self.spec.metadata.steps
         self.world = build_world(self.spec, self.seed)
         self.behaviour_rng = np.random.Generator(np.random.PCG64(seed_streams(self.seed)[1]))
-        self.actors: list[ActorAgent] = [
-            AGENT_CLASSES[kind](self, row) for row, kind in enumerate(self.world.kind)
-        ]
+        self._actors: list[ActorAgent] | None = None
         self.pending_utility = np.zeros(self.world.signed.shape)
         self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events.values()]
         checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
@@ -149,6 +152,34 @@ class NormDiplomacyModel(mesa.Model):
             reporters[f"{pid}.share_states"] = lambda m, p=p: m.history.latest("share_states", p)
             reporters[f"{pid}.share_gdp"] = lambda m, p=p: m.history.latest("share_gdp", p)
         return reporters
+
+    @property
+    def actors(self) -> list[ActorAgent]:
+        """The agents in World row order (built now if nothing has asked for them yet)."""
+        self._build_agents()
+        return self._actors
+
+    @property
+    def agents(self):
+        """Mesa's AgentSet of every actor (built on first use)."""
+        self._build_agents()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        self._build_agents()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._build_agents()
+        return super().agent_types
+
+    def _build_agents(self) -> None:
+        # `...` while Mesa's own __init__ runs, before there is a world to view
+        if getattr(self, "_actors", ...) is None:
+            self._actors = [AGENT_CLASSES[kind](self, row)
+                            for row, kind in enumerate(self.world.kind)]
 
     @property
     def date(self):
