@@ -35,6 +35,7 @@ import numpy as np
 
 from sim.scenario.spec import TERMS
 from sim.world.arrays import World, sparse_row
+from sim.world.network import tie_sums
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -64,26 +65,23 @@ def _leader_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndar
 
     For the actors `rows` (sorted indices), as (len(rows), P).
     """
-    n_blocs, n_props = len(world.leaders), stances.shape[1]
+    leaders, owner, counts, inside, inside_bloc = world.leader_layout
+    n_blocs, n_props = len(counts), stances.shape[1]
+    totals = np.zeros((n_blocs, n_props))
+    np.add.at(totals, owner, stances[leaders])  # sums of -1, 0, 1: exact in any order
     mean = np.zeros((n_blocs + 1, n_props))  # last row: actors without a bloc
-    totals = []
-    for code, leaders in enumerate(world.leaders):
-        total = stances[leaders].sum(axis=0)
-        totals.append(total)
-        if len(leaders):
-            mean[code] = world.cohesion[code] * total / len(leaders)
+    led = counts > 0
+    mean[:n_blocs][led] = world.cohesion[led, None] * totals[led] / counts[led, None]
     out = mean[world.bloc[rows]]
-    for code, leaders in enumerate(world.leaders):
-        inside = world.leaders_inside[code]
-        where = np.searchsorted(rows, inside)
-        present = where < len(rows)
-        present[present] = rows[where[present]] == inside[present]
-        inside, where = inside[present], where[present]
-        if len(leaders) > 1:
-            out[where] = (world.cohesion[code] * (totals[code] - stances[inside])
-                          / (len(leaders) - 1))
-        else:
-            out[where] = 0.0
+    where = np.searchsorted(rows, inside)
+    present = where < len(rows)
+    present[present] = rows[where[present]] == inside[present]
+    bloc, others = inside_bloc[present], counts[inside_bloc[present]] - 1
+    out[where[present]] = np.where(
+        others[:, None] > 0,
+        world.cohesion[bloc, None] * (totals[bloc] - stances[inside[present]])
+        / np.maximum(others, 1)[:, None],
+        0.0)
     return out
 
 
@@ -106,8 +104,10 @@ def _terms(world: World, rows: np.ndarray | None):
     align, cost = static_terms(world)
     yield align[pick]
     yield cost[pick]
-    # the full product is O(edges) and cheaper than slicing rows out of the sparse matrix
-    peers = np.asarray(world.network @ (signed * world.eligible))[pick]
+    could_sign = signed * world.eligible
+    # the deciding actors' ties only: O(their edges), not O(all edges), per step
+    peers = (np.asarray(world.network @ could_sign) if rows is None
+             else tie_sums(world.network, rows, could_sign))
     yield _safe_divide(peers, world.peer_norm[pick])
     yield _leader_term(world, stances, np.arange(world.n_actors) if rows is None else rows)
     yield momentum(world)[None, :]

@@ -4,9 +4,14 @@ restricted products, phase timings. Results must stay exactly as they were."""
 from __future__ import annotations
 
 import mesa
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
 
 from sim.agents import ActorAgent
 from sim.model import NormDiplomacyModel
+from sim.world.network import tie_sums
 
 
 def test_a_run_builds_no_mesa_agents(tiny_spec):
@@ -39,3 +44,20 @@ def test_the_per_agent_reference_builds_them_when_it_first_steps(tiny_spec):
     assert model._actors is None
     model.step()
     assert len(model.actors) == model.world.n_actors
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), props=st.integers(1, 3),
+       density=st.sampled_from([0.0, 0.05, 0.5]), share=st.floats(0.0, 1.0))
+def test_tie_sums_equal_the_full_product_to_the_last_bit(seed, n, props, density, share):
+    """The deciding rows' peer sums equal the rows of scipy's product exactly (==, not ≈)."""
+    rng = np.random.default_rng(seed)
+    ties = sparse.random(n, n, density=density, random_state=rng, format="coo")
+    # parallel ties and weights of very different sizes make the order of addition show
+    ties = sparse.coo_matrix((np.r_[ties.data, ties.data * 1e-9] * rng.uniform(0, 3),
+                              (np.r_[ties.row, ties.row], np.r_[ties.col, ties.col])),
+                             shape=(n, n)).tocsr()
+    values = rng.random((n, props)) * (rng.random((n, props)) < 0.7)
+    rows = np.flatnonzero(rng.random(n) < share)
+    expected = np.asarray(ties @ values)[rows]
+    np.testing.assert_array_equal(tie_sums(ties, rows, values), expected)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -129,6 +130,19 @@ class World:
     def interests_changed(self) -> None:
         """Call after changing interests, salience or content: terms built on them are stale."""
         self.static_cache = None
+
+    @cached_property
+    def leader_layout(self) -> tuple[np.ndarray, ...]:
+        """Bloc leaders flattened for the kernel: (leaders, their bloc, leaders per bloc,
+        leaders inside the bloc they lead (sorted), the bloc each of those leads)."""
+        counts = np.array([len(group) for group in self.leaders], dtype=np.int64)
+        empty = np.empty(0, np.int64)
+        leaders = np.concatenate([*self.leaders, empty]).astype(np.int64)
+        owner = np.repeat(np.arange(len(counts)), counts)
+        inside = np.concatenate([*self.leaders_inside, empty]).astype(np.int64)
+        inside_bloc = np.repeat(np.arange(len(counts)), [len(g) for g in self.leaders_inside])
+        order = np.argsort(inside, kind="stable")
+        return leaders, owner, counts, inside[order], inside_bloc[order]
 
     @property
     def n_states(self) -> int:
