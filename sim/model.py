@@ -19,7 +19,7 @@ from mesa.experimental.scenarios import Scenario
 
 from sim.agents import AGENT_CLASSES, ActorAgent
 from sim.decision import reference_momentum, term_arrays, utility
-from sim.history import History
+from sim.history import History, StepSeries
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
 from sim.scenario.spec import ScenarioSpec
 from sim.world.build import build_world, seed_streams
@@ -126,7 +126,7 @@ class NormDiplomacyModel(mesa.Model):
         self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events.values()]
         checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
         self.history = History(self.world, checkpoints)
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self.datacollector = StepSeries(self.history)
 
     @staticmethod
     def _norm_scenario(scenario, rng, overrides) -> NormScenario:
@@ -142,16 +142,6 @@ class NormDiplomacyModel(mesa.Model):
             return NormScenario(rng=rng, spec=scenario, overrides=overrides, source=source)
         source = DEFAULT_SCENARIO if scenario is None else str(scenario)
         return NormScenario(rng=rng, source=source, overrides=overrides)
-
-    def _reporters(self) -> dict:
-        reporters = {"date": lambda m: m.date}
-        for p, pid in enumerate(self.world.proposal_ids):
-            for k, kind in enumerate(("state", "firm", "civil")):
-                reporters[f"{pid}.signers_{kind}"] = (
-                    lambda m, p=p, k=k: m.history.latest("signers", p, k))
-            reporters[f"{pid}.share_states"] = lambda m, p=p: m.history.latest("share_states", p)
-            reporters[f"{pid}.share_gdp"] = lambda m, p=p: m.history.latest("share_gdp", p)
-        return reporters
 
     @property
     def actors(self) -> list[ActorAgent]:
@@ -194,7 +184,6 @@ class NormDiplomacyModel(mesa.Model):
         self.decide()
         self.hold_votes()
         self.history.record(self.steps)
-        self.datacollector.collect(self)
         if self.steps >= self.last_step:
             self.running = False
 

@@ -61,3 +61,21 @@ def test_tie_sums_equal_the_full_product_to_the_last_bit(seed, n, props, density
     rows = np.flatnonzero(rng.random(n) < share)
     expected = np.asarray(ties @ values)[rows]
     np.testing.assert_array_equal(tie_sums(ties, rows, values), expected)
+
+
+def test_step_series_equal_what_a_per_step_collect_gathers(tiny_spec):
+    """The DataCollector filled from the History == Mesa collecting every step."""
+    import pandas as pd
+
+    model = NormDiplomacyModel(tiny_spec, rng=4)
+    live = mesa.DataCollector(model_reporters=model.datacollector.model_reporters)
+    for _ in range(8):
+        model.step()
+        live.collect(model)
+    series = model.datacollector
+    assert series._collection_steps == live._collection_steps
+    assert series.model_vars == live.model_vars
+    pd.testing.assert_frame_equal(series.get_model_vars_dataframe(),
+                                  live.get_model_vars_dataframe(), check_exact=True)
+    model.step()  # read again later: the new step is there too
+    assert len(series.get_model_vars_dataframe()) == 9
