@@ -35,7 +35,6 @@ import numpy as np
 
 from sim.scenario.spec import TERMS
 from sim.world.arrays import World, sparse_row
-from sim.world.network import tie_sums
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -104,10 +103,10 @@ def _terms(world: World, rows: np.ndarray | None):
     align, cost = static_terms(world)
     yield align[pick]
     yield cost[pick]
-    could_sign = signed * world.eligible
-    # the deciding actors' ties only: O(their edges), not O(all edges), per step
-    peers = (np.asarray(world.network @ could_sign) if rows is None
-             else tie_sums(world.network, rows, could_sign))
+    # the deciding actors' ties only: O(their edges), not O(all edges), each step; each
+    # row's sum runs over the same ties in the same order, so the values are identical
+    ties = world.network if rows is None else world.network[rows]
+    peers = np.asarray(ties @ (signed * world.eligible))
     yield _safe_divide(peers, world.peer_norm[pick])
     yield _leader_term(world, stances, np.arange(world.n_actors) if rows is None else rows)
     yield momentum(world)[None, :]

@@ -127,21 +127,3 @@ def build_network(world: World, spec: Network, rng: np.random.Generator) -> spar
     matrix.sum_duplicates()
     return matrix
 
-
-def tie_sums(matrix: sparse.csr_matrix, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """(matrix @ values)[rows], reading only the ties of `rows`: O(their edges).
-
-    Each row's products are added one by one in stored order from zero, as scipy's CSR
-    product does, so the sums are the same to the last bit.
-    """
-    starts = matrix.indptr[rows]
-    counts = matrix.indptr[rows + 1] - starts
-    owner = np.repeat(np.arange(len(rows)), counts)
-    edges = np.arange(counts.sum()) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    weights, neighbours = matrix.data[edges], matrix.indices[edges]
-    out = np.empty((len(rows), values.shape[1]))
-    for column in range(values.shape[1]):
-        # bincount adds its weights in order, one at a time
-        out[:, column] = np.bincount(owner, weights=weights * values[neighbours, column],
-                                     minlength=len(rows))
-    return out
