@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -40,7 +41,9 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.reps < 1:
         raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
+    loading = time.perf_counter()
     spec = resolve(args.scenario, _overrides(args.set), args.steps)
+    load_s = time.perf_counter() - loading
     if args.reps == 1:
         seed = spec.metadata.seed if args.seed is None else args.seed
         records = [run_spec(spec, seed)]
@@ -49,7 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
     metrics = pd.concat([r.metrics for r in records], ignore_index=True)
     summary = summarise(metrics, spec)
     if args.out:
-        write_runs(records, args.out)
+        write_runs(records, args.out, load_s=load_s)
         summary["out"] = str(args.out)
     if args.format == "json":
         print(json.dumps(summary, indent=2, default=str))

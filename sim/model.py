@@ -22,6 +22,7 @@ from sim.decision import reference_momentum, term_arrays, utility
 from sim.history import History, StepSeries
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
 from sim.scenario.spec import ScenarioSpec
+from sim.world.arrays import World
 from sim.world.build import build_world, seed_streams
 from sim.world.rules import select
 
@@ -85,6 +86,8 @@ class NormDiplomacyModel(mesa.Model):
             SeedSequence is turned into an integer seed first.
         decision: "kernel" (vectorised) or "reference" (each agent computes its own
             utility in a Mesa ``shuffle_do`` loop; same results, slower).
+        world: a World already built for this scenario and seed (as
+            `sim.world.cache.WorldCache.world` gives); default: built here.
         **overrides: dotted paths into the scenario, e.g.
             ``**{"proposals.paris_call.bindingness": 0.5}``.
 
@@ -110,6 +113,7 @@ class NormDiplomacyModel(mesa.Model):
         *,
         rng: Any = None,
         decision: Literal["kernel", "reference"] = "kernel",
+        world: World | None = None,
         **overrides: Any,
     ):
         super().__init__(scenario=self._norm_scenario(scenario, rng, overrides))
@@ -119,7 +123,7 @@ class NormDiplomacyModel(mesa.Model):
         self.spec: ScenarioSpec = self.scenario.spec
         self.seed: int = self.scenario.rng
         self.last_step = self.spec.metadata.steps
-        self.world = build_world(self.spec, self.seed)
+        self.world = build_world(self.spec, self.seed) if world is None else world
         self.behaviour_rng = np.random.Generator(np.random.PCG64(seed_streams(self.seed)[1]))
         self._actors: list[ActorAgent] | None = None
         self.pending_utility = np.zeros(self.world.signed.shape)

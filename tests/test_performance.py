@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -12,8 +13,11 @@ from scipy import sparse
 from sim.agents import ActorAgent
 from sim.decision import utility
 from sim.model import NormDiplomacyModel
+from sim.runs.runner import run_spec
 from sim.scenario.loading import with_overrides
-from sim.world.build import build_world
+from sim.world.build import build_world, structure_key
+from sim.world.cache import WorldCache, structure_bytes
+from tests.conftest import DATA
 from tests.test_decision import randomise
 
 
@@ -88,3 +92,74 @@ def test_step_series_equal_what_a_per_step_collect_gathers(tiny_spec):
                                   live.get_model_vars_dataframe(), check_exact=True)
     model.step()  # read again later: the new step is there too
     assert len(series.get_model_vars_dataframe()) == 9
+
+
+# --- no world built twice ------------------------------------------------------------
+
+
+def _same_tables(first, second):
+    import pandas as pd
+
+    for name, table in first.tables().items():
+        pd.testing.assert_frame_equal(table, second.tables()[name], check_exact=True)
+
+
+def test_runs_sharing_a_world_give_the_tables_of_worlds_drawn_afresh(tiny_spec):
+    """Behaviour and proposals differ, the world is drawn once; results as if it were not.
+
+    The tiny scenario's event changes interests and a threshold mid-run: a shared
+    structure must not carry that into the next run."""
+    variants = [tiny_spec, with_overrides(tiny_spec, {"behaviour.state.peers": 0.9,
+                                                       "behaviour.firm.threshold.mean": 0.2,
+                                                       "proposals.call.bindingness": 0.7})]
+    cache = WorldCache()
+    for _ in range(3):
+        for spec in variants:
+            for seed in (1, 2):
+                _same_tables(run_spec(spec, seed, worlds=cache),
+                             run_spec(spec, seed, worlds=None))
+    assert cache.built == 4 and cache.reused == 8  # kept from each world's second request
+    assert len(cache) == 2
+
+
+def test_a_different_world_section_is_a_different_world(tiny_spec):
+    other = with_overrides(tiny_spec, {"world.firms.generated": 31})
+    assert structure_key(tiny_spec, 1) != structure_key(other, 1)
+    assert structure_key(tiny_spec, 1) != structure_key(tiny_spec, 2)
+    behaviour = with_overrides(tiny_spec, {"behaviour.civil.align": 0.1,
+                                           "proposals.call.open_to": ["state"]})
+    assert structure_key(tiny_spec, 1) == structure_key(behaviour, 1)
+
+
+def test_a_kept_structure_is_read_only(tiny_spec):
+    cache = WorldCache()
+    for _ in range(2):
+        world = cache.world(tiny_spec, 1)
+    assert len(cache) == 1
+    with pytest.raises(ValueError, match="read-only"):
+        world.weight[0] = 2.0
+    drawn = world.interests[0, 0]
+    world.interests[0, 0] = drawn / 2 + 0.25  # a run's own copy: events and views write here
+    assert cache.world(tiny_spec, 1).interests[0, 0] == drawn
+
+
+def test_the_cache_keeps_no_more_than_its_budget(tiny_spec):
+    cache = WorldCache(budget=structure_bytes(build_world(tiny_spec, 1)) * 2)
+    for seed in range(6):
+        for _ in range(2):
+            cache.world(tiny_spec, seed)
+    assert len(cache) == 2
+
+
+def test_a_sweep_on_common_worlds_shares_them_between_points(tmp_path):
+    """3 points x 2 replicates on shared worlds, in one process: the pilot run and the
+    first point ask for the 2 worlds (drawn, kept from the second ask), the other points
+    reuse them; the results are those of worlds drawn afresh (test_sweep checks)."""
+    from sim.runs.runner import WORLDS
+    from sim.studies.sweep import sweep
+
+    WORLDS.clear()
+    built, reused = WORLDS.built, WORLDS.reused
+    sweep(DATA / "experiments" / "points.yaml", tmp_path / "out", backend="serial",
+          quiet=True, log=lambda line: None, load=False)
+    assert (WORLDS.built - built, WORLDS.reused - reused, len(WORLDS)) == (4, 3, 2)

@@ -219,6 +219,8 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
             for point, chunk in batches]
     progress = Progress(len(todo), quiet=quiet)
     computed, failed = 0, len(invalid)
+    # seconds per phase, summed over runs on every worker (writing: this process)
+    phases = dict.fromkeys(("load_s", "build_s", "steps_s", "observe_s", "write_s"), 0.0)
     started = time.perf_counter()
     last_manifest = started
     status = "complete"
@@ -230,7 +232,11 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
                 result = {"runs": pd.DataFrame([{**t, "status": "failed",
                                                  "error": f"{result.kind}: {result.message}",
                                                  "seconds": 0.0, "host": ""} for t in chunk])}
+            writing = time.perf_counter()
             write_shard(out, result)
+            phases["write_s"] += time.perf_counter() - writing
+            for phase, seconds in result.get("timings", {}).items():
+                phases[phase] += seconds
             batch_failed = int((result["runs"]["status"] == "failed").sum())
             computed += len(result["runs"]) - batch_failed
             failed += batch_failed
@@ -252,6 +258,7 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
             "runs_failed": failed,
             "elapsed_s": round(elapsed, 3),
             "runs_per_s": round(computed / elapsed, 3) if elapsed > 0 else None,
+            "timings": {phase: round(seconds, 3) for phase, seconds in phases.items()},
             "failures": _failures(out),
         })
         write_json(out / "manifest.json", manifest)

@@ -9,6 +9,7 @@ changed only by the model. Mesa agents are views onto rows of these arrays.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -17,6 +18,51 @@ import numpy as np
 from scipy import sparse
 
 from sim.scenario.spec import KINDS, ScenarioSpec
+
+
+class Attributes(MutableMapping):
+    """Actor attributes by name, each an (N,) float array, NaN where it does not apply.
+
+    Tables give most attributes to one kind only (GDP to states, revenue to named
+    firms); a column is assembled from its parts when first read, so a world of
+    millions of generated actors does not hold thirty columns of NaN nobody reads.
+    """
+
+    def __init__(self, n: int, parts: list[tuple[slice, dict[str, np.ndarray]]]):
+        self._n = n
+        self._parts: dict[str, list[tuple[slice, np.ndarray]]] = {}
+        for rows, columns in parts:
+            for name, values in columns.items():
+                self._parts.setdefault(name, []).append((rows, values))
+        self._full: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._full:
+            column = np.full(self._n, np.nan)
+            for rows, values in self._parts[name]:
+                column[rows] = values
+            self._full[name] = column
+        return self._full[name]
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        self._full[name] = values
+        self._parts.setdefault(name, [])
+
+    def __delitem__(self, name: str) -> None:
+        del self._parts[name]
+        self._full.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def arrays(self) -> Iterator[np.ndarray]:
+        """Every array held: the parts and the columns assembled so far."""
+        for parts in self._parts.values():
+            yield from (values for _, values in parts)
+        yield from self._full.values()
 
 
 @dataclass(eq=False)
@@ -54,6 +100,7 @@ class World:
         subregion: (N,) UN subregion of the home state.
         bloc: (N,) index into `bloc_ids` (-1: no bloc); non-states take their home's bloc.
         attributes: name -> (N,) floats (NaN where an attribute does not apply).
+        threshold_noise: (N,) each actor's N(0, 1) draw of its threshold.
         membership: (N, M) booleans over `membership_names` (organisations, initiatives).
         interests, salience: (N, D) over `dimensions`; weight, cyber_power, threshold: (N,).
         content: (P, D) proposal texts; bindingness (P,); eligible (N, P); launch_step (P,).
@@ -70,7 +117,7 @@ class World:
     home: np.ndarray
     category: np.ndarray
     subregion: np.ndarray
-    attributes: dict[str, np.ndarray]
+    attributes: Attributes
     generated: np.ndarray
     membership_names: list[str]
     membership: np.ndarray
@@ -85,6 +132,7 @@ class World:
     salience: np.ndarray = None
     weight: np.ndarray = None
     cyber_power: np.ndarray = None
+    threshold_noise: np.ndarray = None
     threshold: np.ndarray = None
     network: sparse.csr_matrix = None
     proposal_ids: list[str] = None
