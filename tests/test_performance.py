@@ -163,3 +163,17 @@ def test_a_sweep_on_common_worlds_shares_them_between_points(tmp_path):
     sweep(DATA / "experiments" / "points.yaml", tmp_path / "out", backend="serial",
           quiet=True, log=lambda line: None, load=False)
     assert (WORLDS.built - built, WORLDS.reused - reused, len(WORLDS)) == (4, 3, 2)
+
+
+def test_ids_and_names_of_generated_actors_are_made_only_when_read(tiny_spec):
+    from sim.metrics import run_metrics
+
+    model = NormDiplomacyModel(tiny_spec, rng=2)
+    model.run_model()
+    run_metrics(model)
+    world = model.world
+    assert "ids" not in vars(world) and "names" not in vars(world)
+    assert world.ids[0] == "AAA" and world.ids[-1] == "civil_20"
+    assert world.names[-1].startswith("ngo civil 20 (")
+    assert {a: world.index_of[a] for a in world.ids} == {a: i for i, a in enumerate(world.ids)}
+    assert len(world.index_of) == world.n_actors

@@ -9,7 +9,7 @@ changed only by the model. Mesa agents are views onto rows of these arrays.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -65,6 +65,33 @@ class Attributes(MutableMapping):
         yield from self._full.values()
 
 
+class ActorIndex(Mapping):
+    """Row of each actor id: named actors (states included) at once, and all of them
+    the first time a generated actor's id is looked up (millions of ids are costly)."""
+
+    def __init__(self, world: World):
+        self._world = world
+        self._named = dict(zip(world.named_ids, np.flatnonzero(~world.generated).tolist(),
+                               strict=True))
+        self._everyone: dict[str, int] | None = None
+
+    def __getitem__(self, actor_id: str) -> int:
+        if actor_id in self._named:
+            return self._named[actor_id]
+        return self._all()[actor_id]
+
+    def _all(self) -> dict[str, int]:
+        if self._everyone is None:
+            self._everyone = {actor_id: i for i, actor_id in enumerate(self._world.ids)}
+        return self._everyone
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return self._world.n_actors
+
+
 @dataclass(eq=False)
 class Campaign:
     """One outreach campaign, resolved to steps and a per-actor target weight."""
@@ -93,7 +120,10 @@ class World:
 
     Attributes:
         kind: (N,) 0 state, 1 firm, 2 civil (see KINDS); each kind is a contiguous slice.
-        ids, names: (N,) actor ids (iso3 for states) and display names.
+        ids, names: (N,) actor ids (iso3 for states, slugs for named actors, kind_NNNN for
+            generated ones) and display names, made when first read from `named_ids`
+            and `named_names` (the non-generated rows) and the generated actors' kind,
+            number, category and home; index_of: actor id -> row.
         home: (N,) index of the home state (a state's home is itself).
         category: (N,) sector of firms / type of civil society ("" for states).
         generated: (N,) True for actors drawn from the scenario (not states or named).
@@ -112,8 +142,8 @@ class World:
     spec: ScenarioSpec
     seed: int
     kind: np.ndarray
-    ids: np.ndarray
-    names: np.ndarray
+    named_ids: np.ndarray
+    named_names: np.ndarray
     home: np.ndarray
     category: np.ndarray
     subregion: np.ndarray
@@ -168,7 +198,7 @@ class World:
                      int(np.searchsorted(self.kind, i, "right")))
             for i, k in enumerate(KINDS)
         }
-        self.index_of = {actor_id: i for i, actor_id in enumerate(self.ids)}
+        self.index_of = ActorIndex(self)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s.stop - s.start} {k}" for k, s in self.slices.items())
@@ -178,6 +208,36 @@ class World:
     def interests_changed(self) -> None:
         """Call after changing interests, salience or content: terms built on them are stale."""
         self.static_cache = None
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        return self._labels(self.named_ids, lambda kind, number, width, rows: np.strings.add(
+            f"{kind}_", np.strings.zfill(number, width)))
+
+    @cached_property
+    def names(self) -> np.ndarray:
+        iso3 = self.named_ids[:self.n_states].astype(str)  # states come first, all named
+
+        def generated_names(kind, number, width, rows):
+            text = self.category[rows].astype(str)
+            for part in (f" {kind} ", number, " (", iso3[self.home[rows]], ")"):
+                text = np.strings.add(text, part)
+            return text
+
+        return self._labels(self.named_names, generated_names)
+
+    def _labels(self, named: np.ndarray, generated) -> np.ndarray:
+        """(N,) object array: `named` on the named rows, `generated(kind, numbers, width,
+        rows)` on each kind's generated rows (numbered from 1, zero-padded to `width`)."""
+        labels = np.empty(self.n_actors, dtype=object)
+        labels[~self.generated] = named
+        for kind, rows in self.slices.items():
+            drawn = rows.start + np.flatnonzero(self.generated[rows])
+            if len(drawn):
+                number = np.arange(1, len(drawn) + 1).astype(str)
+                labels[drawn] = generated(kind, number, len(str(len(drawn))),
+                                          drawn).astype(object)
+        return labels
 
     @cached_property
     def leader_layout(self) -> tuple[np.ndarray, ...]:

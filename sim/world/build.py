@@ -58,14 +58,14 @@ def _generator(sequence: np.random.SeedSequence) -> np.random.Generator:
 class _Block:
     """Rows of one kind before they are stacked into the World."""
 
-    ids: np.ndarray
+    ids: np.ndarray  # of the named actors (generated ones are numbered by the World)
     names: np.ndarray
     n_named: int
     home: np.ndarray
     category: np.ndarray
     codes: np.ndarray  # index of each actor's category among the population's categories
     size: np.ndarray
-    attributes: dict[str, np.ndarray]
+    attributes: dict[str, np.ndarray]  # table columns, of the named actors only
     flags: dict[str, np.ndarray]
 
 
@@ -104,17 +104,10 @@ def _population(kind: str, spec: Population, states: Table, base_dir,
             propensity *= np.power(np.maximum(states.attribute(attr), 1e-12), exponent)
         home = rng.choice(len(iso3), size=n_generated, p=propensity / propensity.sum())
         size = (rng.pareto(spec.size.pareto_shape, n_generated) + 1.0) * spec.size.scale
-        number = np.arange(1, n_generated + 1).astype(str)
-        ids.append(np.strings.add(f"{kind}_", np.strings.zfill(number, len(str(n_generated))))
-                   .astype(object))
-        label_text = np.array(labels, dtype=str)[drawn]
-        names.append(_joined(label_text, f" {kind} ", number, " (",
-                             iso3.astype(str)[home], ")"))
         homes.append(home.astype(np.int64))
         categories.append(np.array(labels, dtype=object)[drawn])
         codes.append(drawn.astype(np.int64))
         sizes.append(size)
-    pad = np.full(n_generated, np.nan)
     return _Block(
         ids=_stacked(ids, object),
         names=_stacked(names, object),
@@ -123,17 +116,9 @@ def _population(kind: str, spec: Population, states: Table, base_dir,
         category=_stacked(categories, object),
         codes=_stacked(codes, np.int64),
         size=_stacked(sizes, float),
-        attributes={k: np.r_[v, pad] for k, v in attributes.items()},
-        flags={k: np.r_[v, np.zeros(n_generated, bool)] for k, v in flags.items()},
+        attributes=attributes,
+        flags=flags,
     )
-
-
-def _joined(*parts) -> np.ndarray:
-    """Element-wise concatenation of string arrays (and constants), as Python strings."""
-    text = parts[0]
-    for part in parts[1:]:
-        text = np.strings.add(text, part)
-    return text.astype(object)
 
 
 def _stacked(pieces: list[np.ndarray], dtype) -> np.ndarray:
@@ -198,7 +183,7 @@ def draw_structure(spec: ScenarioSpec, seed: int) -> World:
     firms = _population("firm", spec.world.firms, states, spec.base_dir, rng_firms)
     civil = _population("civil", spec.world.civil, states, spec.base_dir, rng_civil)
 
-    n_states, n_firms, n_civil = len(states), len(firms.ids), len(civil.ids)
+    n_states, n_firms, n_civil = len(states), len(firms.home), len(civil.home)
     n = n_states + n_firms + n_civil
     rows = {
         "state": slice(0, n_states),
@@ -209,22 +194,25 @@ def draw_structure(spec: ScenarioSpec, seed: int) -> World:
     home = np.r_[state_rows, firms.home, civil.home]
     frame = states.frame
 
+    named = {kind: slice(rows[kind].start, rows[kind].start + block.n_named)
+             for kind, block in (("firm", firms), ("civil", civil))}
     state_attributes = {name: states.attribute(name) for name in states.attributes}
     attributes = Attributes(n, [(rows["state"], state_attributes),
-                                (rows["firm"], firms.attributes),
-                                (rows["civil"], civil.attributes)])
+                                (named["firm"], firms.attributes),
+                                (named["civil"], civil.attributes)])
     flags = _stack_flags(
         [(rows["state"], {m: frame[m].to_numpy(bool) for m in states.memberships}),
-         (rows["firm"], firms.flags), (rows["civil"], civil.flags)], n,
+         (named["firm"], firms.flags), (named["civil"], civil.flags)], n,
     )
     membership_names = list(flags)
     world = World(
         spec=spec,
         seed=seed,
         kind=np.repeat(np.arange(3, dtype=np.int8), [n_states, n_firms, n_civil]),
-        ids=np.concatenate([np.array(frame["iso3"], dtype=object), firms.ids, civil.ids]),
-        names=np.concatenate([np.array(frame["name"], dtype=object), firms.names,
-                              civil.names]),
+        named_ids=np.concatenate([np.array(frame["iso3"], dtype=object), firms.ids,
+                                  civil.ids]),
+        named_names=np.concatenate([np.array(frame["name"], dtype=object), firms.names,
+                                    civil.names]),
         home=home,
         category=np.r_[np.full(n_states, "", dtype=object), firms.category, civil.category],
         subregion=frame["un_subregion"].to_numpy(object)[home],
@@ -299,7 +287,7 @@ def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
 
     for key, block, population in (("firm", firms, spec.world.firms),
                                    ("civil", civil, spec.world.civil)):
-        if len(block.ids) == 0:
+        if len(block.home) == 0:
             continue
         labels = list(population.categories)
         mean_x = np.array([[population.categories[c].interests.get(dim, 0.0) for dim in dims]
