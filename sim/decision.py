@@ -43,7 +43,7 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
+def static_terms(world: World, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
     """(align, cost), which change only when interests or salience do.
 
     Cached on the world; events and writes through agent views clear the cache
@@ -52,22 +52,31 @@ def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
     if world.static_cache is None:
         x, s, y = world.interests, world.salience, world.content
         align = _safe_divide((s * x) @ y.T, s @ np.abs(y).T)
-        # (N, P, D): how far each text's demand exceeds what each actor would do anyway
-        demanded = np.abs(y)[None] - np.sign(y)[None] * x[:, None, :]
-        burden = (s[:, None, :] * np.maximum(demanded, 0.0) * (y != 0)[None]).sum(axis=2)
+        burden = np.empty_like(align)
+        for start in range(0, world.n_actors, chunk):  # (chunk, P, D) at a time, not (N, P, D)
+            part = slice(start, start + chunk)
+            # how far each text's demand exceeds what each actor would do anyway
+            demanded = np.abs(y)[None] - np.sign(y)[None] * x[part, None, :]
+            burden[part] = (s[part, None, :] * np.maximum(demanded, 0.0)
+                            * (y != 0)[None]).sum(axis=2)
         world.static_cache = (align, world.bindingness * burden)
     return world.static_cache
 
 
-def _leader_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _stance(world: World, actors) -> np.ndarray:
+    """(len(actors), P): +1 signed, -1 opposes, 0 otherwise."""
+    return world.signed[actors].astype(float) - world.opposed[actors]
+
+
+def _leader_term(world: World, rows: np.ndarray) -> np.ndarray:
     """Cohesion x mean stance of the bloc's leaders; a leader looks at the other leaders.
 
     For the actors `rows` (sorted indices), as (len(rows), P).
     """
     leaders, owner, counts, inside, inside_bloc = world.leader_layout
-    n_blocs, n_props = len(counts), stances.shape[1]
+    n_blocs, n_props = len(counts), world.signed.shape[1]
     totals = np.zeros((n_blocs, n_props))
-    np.add.at(totals, owner, stances[leaders])  # sums of -1, 0, 1: exact in any order
+    np.add.at(totals, owner, _stance(world, leaders))  # sums of -1, 0, 1: exact in any order
     mean = np.zeros((n_blocs + 1, n_props))  # last row: actors without a bloc
     led = counts > 0
     mean[:n_blocs][led] = world.cohesion[led, None] * totals[led] / counts[led, None]
@@ -78,7 +87,7 @@ def _leader_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndar
     bloc, others = inside_bloc[present], counts[inside_bloc[present]] - 1
     out[where[present]] = np.where(
         others[:, None] > 0,
-        world.cohesion[bloc, None] * (totals[bloc] - stances[inside[present]])
+        world.cohesion[bloc, None] * (totals[bloc] - _stance(world, inside[present]))
         / np.maximum(others, 1)[:, None],
         0.0)
     return out
@@ -98,22 +107,20 @@ def _terms(world: World, rows: np.ndarray | None):
     """Yield each term for the actors `rows` (None: all, without copies), as
     (actors, P) arrays or broadcastable ones, in the order of TERMS."""
     pick = slice(None) if rows is None else rows
-    signed = world.signed.astype(float)
-    stances = signed - world.opposed
     align, cost = static_terms(world)
     yield align[pick]
     yield cost[pick]
     # the deciding actors' ties only: O(their edges), not O(all edges), each step; each
     # row's sum runs over the same ties in the same order, so the values are identical
     ties = world.network if rows is None else world.network[rows]
-    peers = np.asarray(ties @ (signed * world.eligible))
+    peers = np.asarray(ties @ (world.signed & world.eligible).astype(float))
     yield _safe_divide(peers, world.peer_norm[pick])
-    yield _leader_term(world, stances, np.arange(world.n_actors) if rows is None else rows)
+    yield _leader_term(world, np.arange(world.n_actors) if rows is None else rows)
     yield momentum(world)[None, :]
-    yield stances[world.home[pick]] * (world.kind[pick] != 0)[:, None]
+    yield _stance(world, world.home[pick]) * (world.kind[pick] != 0)[:, None]
     yield world.federated[pick]
     yield world.outreach[pick]
-    yield signed[pick] @ world.rivalry.T
+    yield world.signed[pick].astype(float) @ world.rivalry.T
 
 
 def term_arrays(world: World, rows: np.ndarray | None = None) -> np.ndarray:

@@ -126,6 +126,7 @@ class NormDiplomacyModel(mesa.Model):
         self.world = build_world(self.spec, self.seed) if world is None else world
         self.behaviour_rng = np.random.Generator(np.random.PCG64(seed_streams(self.seed)[1]))
         self._actors: list[ActorAgent] | None = None
+        self._pressed: list[tuple[np.ndarray, int]] = []  # outreach written last step
         self.pending_utility = np.zeros(self.world.signed.shape)
         self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events.values()]
         checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
@@ -221,16 +222,24 @@ class NormDiplomacyModel(mesa.Model):
                 world.signed_step[sponsor, p] = self.steps
 
     def run_outreach(self) -> None:
-        """Current pressure of each campaign: budget x target weight x decay since start."""
+        """Current pressure of each campaign: budget x target weight x decay since start.
+
+        Only the targets are touched (after resetting those of the step before), so a
+        campaign aimed at a few states costs a few states, however large the world.
+        """
         world = self.world
-        world.outreach[:] = 0.0
+        for rows, proposal in self._pressed:
+            world.outreach[rows, proposal] = 0.0
+        self._pressed = []
         for campaign in world.campaigns:
             running = campaign.start <= self.steps and (
                 campaign.end is None or self.steps <= campaign.end)
             if running and world.launched[campaign.proposal]:
                 elapsed = self.steps - campaign.start
                 strength = campaign.budget * math.exp(-campaign.decay * elapsed)
-                world.outreach[:, campaign.proposal] += strength * campaign.target
+                rows = campaign.targeted
+                world.outreach[rows, campaign.proposal] += strength * campaign.target[rows]
+                self._pressed.append((rows, campaign.proposal))
 
     def utilities(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Utilities now of the actors `rows` (default all): by the kernel, or by every
@@ -242,19 +251,23 @@ class NormDiplomacyModel(mesa.Model):
         self.agents.shuffle_do("consider")
         return self.pending_utility.copy() if rows is None else self.pending_utility[rows]
 
-    def focus(self) -> np.ndarray:
-        """(N, P): who must consider what this step, besides the randomly activated.
+    def focus(self) -> np.ndarray | None:
+        """(N, P): who must consider what this step, besides the randomly activated;
+        None when nobody is (most steps).
 
         Everyone eligible at a proposal's launch (the pre-negotiated signatures), and
         every target of a campaign that convenes a forum at its start.
         """
         world = self.world
+        launching = world.launch_step == self.steps
+        forums = [c for c in world.campaigns if c.convenes and c.start == self.steps]
+        if not launching.any() and not forums:
+            return None
         focus = np.zeros(world.signed.shape, dtype=bool)
-        focus[:, world.launch_step == self.steps] = True
-        for campaign in world.campaigns:
-            if campaign.convenes and campaign.start == self.steps:
-                focus[:, campaign.proposal] |= campaign.target > 0
-        return focus
+        focus[:, launching] = True
+        for campaign in forums:
+            focus[:, campaign.proposal] |= campaign.target > 0
+        return focus if focus.any() else None
 
     def decide(self) -> None:
         """Activated actors sign when U + noise > theta and withdraw below theta - h.
@@ -264,16 +277,22 @@ class NormDiplomacyModel(mesa.Model):
         """
         world = self.world
         focus = self.focus()
-        rounds = self.spec.behaviour.launch_rounds if focus.any() else 1
+        rounds = self.spec.behaviour.launch_rounds if focus is not None else 1
         for round_ in range(rounds):
             activated = self.behaviour_rng.random(world.n_actors) < world.activation
             noise = self.behaviour_rng.logistic(size=world.signed.shape)
-            wanted = focus if round_ else focus | activated[:, None]
-            considering = wanted & world.eligible & world.launched
+            if focus is None:  # most weeks: only the activated, no (N, P) masks
+                rows = np.flatnonzero(activated)
+                considering = world.eligible[rows] & world.launched
+            else:
+                wanted = focus if round_ else focus | activated[:, None]
+                considering = wanted & world.eligible & world.launched
+                rows = np.arange(world.n_actors)
             # only the actors who decide now need a utility (a few percent most weeks)
-            rows = np.flatnonzero(considering.any(axis=1))
+            deciding = considering.any(axis=1)
+            rows, considering = rows[deciding], considering[deciding]
             if len(rows):
-                self._apply_decisions(rows, self.utilities(rows), noise[rows], considering[rows])
+                self._apply_decisions(rows, self.utilities(rows), noise[rows], considering)
 
     def _apply_decisions(self, rows: np.ndarray, u: np.ndarray, noise: np.ndarray,
                          considering: np.ndarray):

@@ -177,3 +177,16 @@ def test_ids_and_names_of_generated_actors_are_made_only_when_read(tiny_spec):
     assert world.names[-1].startswith("ngo civil 20 (")
     assert {a: world.index_of[a] for a in world.ids} == {a: i for i, a in enumerate(world.ids)}
     assert len(world.index_of) == world.n_actors
+
+
+def test_static_terms_in_chunks_equal_one_piece(tiny_spec):
+    """The (chunk, P, D) burden loop gives the very values of one (N, P, D) pass."""
+    from sim.decision import static_terms
+
+    spec = with_overrides(tiny_spec, {"world.firms.generated": 40})
+    world = build_world(spec, 3)
+    randomise(world, np.random.default_rng(3), 0.1)
+    whole = static_terms(world, chunk=world.n_actors)
+    world.interests_changed()
+    for got, expected in zip(static_terms(world, chunk=7), whole, strict=True):
+        np.testing.assert_array_equal(got, expected)

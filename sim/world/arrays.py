@@ -104,6 +104,11 @@ class Campaign:
     target: np.ndarray
     convenes: bool = False
 
+    @cached_property
+    def targeted(self) -> np.ndarray:
+        """Rows of the actors the campaign presses (target weight not 0)."""
+        return np.flatnonzero(self.target)
+
 
 @dataclass(eq=False)
 class Vote:
