@@ -9,13 +9,16 @@ decided this step, so the vectorised kernel and the per-agent rule agree exactly
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
 import mesa
 import numpy as np
 from mesa.experimental.scenarios import Scenario
+from threadpoolctl import ThreadpoolController
 
 from sim.agents import AGENT_CLASSES, ActorAgent
 from sim.decision import reference_momentum, term_arrays, utility
@@ -29,6 +32,45 @@ from sim.world.rules import select
 #: the scenario a model runs when none is given
 DEFAULT_SCENARIO = "paris_call_2018"
 VOTE_CODES = {1: "yes", 0: "abstain", -1: "no"}
+
+
+class OneBlasThread:
+    """While the model computes, BLAS (numpy's matrix products) runs in one thread.
+
+    A multi-threaded BLAS splits a long product (momentum: weights x signatures over
+    every firm) into partial sums per thread and adds them in a different order, so a
+    world with more than about 9,000 actors of a kind would give results that depend on
+    the machine's number of cores. One thread gives the same digits everywhere (and
+    sweep workers, one per core, do not oversubscribe the cores). Re-entrant, so that
+    `run_model` pays for the switch once rather than every step.
+    """
+
+    def __init__(self):
+        self._controller: ThreadpoolController | None = None
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def __call__(self):
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+            return
+        if self._controller is None:
+            self._controller = ThreadpoolController()
+        with self._controller.limit(limits=1, user_api="blas"):
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
+
+
+#: use as ``with one_blas_thread(): ...`` around anything that computes a run
+one_blas_thread = OneBlasThread()
 
 
 def seed_from(rng: Any) -> int:
@@ -181,14 +223,20 @@ class NormDiplomacyModel(mesa.Model):
         """Calendar date of the current step (its first day)."""
         return self.world.date_of_step(max(self.steps, 1))
 
+    def run_model(self) -> None:
+        """Step to the scenario's last step."""
+        with one_blas_thread():
+            super().run_model()
+
     def step(self) -> None:
         """One step of diplomacy."""
-        self.apply_events()
-        self.launch_proposals()
-        self.run_outreach()
-        self.decide()
-        self.hold_votes()
-        self.history.record(self.steps)
+        with one_blas_thread():
+            self.apply_events()
+            self.launch_proposals()
+            self.run_outreach()
+            self.decide()
+            self.hold_votes()
+            self.history.record(self.steps)
         if self.steps >= self.last_step:
             self.running = False
 

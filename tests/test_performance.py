@@ -190,3 +190,20 @@ def test_static_terms_in_chunks_equal_one_piece(tiny_spec):
     world.interests_changed()
     for got, expected in zip(static_terms(world, chunk=7), whole, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_the_model_computes_with_one_blas_thread(tiny_spec, monkeypatch):
+    """Large products summed by several threads would make results depend on the cores."""
+    from threadpoolctl import threadpool_info
+
+    model = NormDiplomacyModel(tiny_spec, rng=1)
+    decide, seen = model.decide, []
+
+    def watched():
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        decide()
+
+    monkeypatch.setattr(model, "decide", watched)
+    model.step()
+    model.run_model()
+    assert seen and set(seen) == {1}
