@@ -83,11 +83,9 @@ def schema_command(args: argparse.Namespace) -> int:
 
 @command("bench")
 def bench_command(args: argparse.Namespace) -> int:
-    from sim.bench import format_report, run_benchmark
+    from sim.bench import main
 
-    report = run_benchmark(sizes=args.sizes, repeats=args.repeats, reference_cap=args.reference_cap)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
-    return 0
+    return main(args)
 
 
 @command("calibrate")
@@ -313,11 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     configure_parser(p)
 
     p = sub.add_parser("bench", help="time the baseline and the kernel against the agent loop")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    p.add_argument("--repeats", type=int, default=5, help="baseline runs (median reported)")
-    p.add_argument("--reference-cap", type=int, default=None,
-                   help="time the agent loop on at most this many agents (default: all)")
+    from sim.bench import configure_parser as configure_bench
+
+    configure_bench(p)
     return parser
 
 

@@ -58,11 +58,10 @@ def _sort_keys(labels: np.ndarray) -> np.ndarray:
 
 
 def _random_partners(groups: np.ndarray, members: np.ndarray, degree: int,
-                     rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each member draws `degree` partners (with replacement) from its group, never itself.
-
-    Groups in label order; (rows, cols) per group of two or more."""
-    pairs = []
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each member draws `degree` partners (with replacement) from its group, never itself
+    (groups in label order)."""
+    rows, cols = [], []
     labels = _sort_keys(groups[members])
     order = np.argsort(labels, kind="stable")
     sorted_members, sorted_labels = members[order], labels[order]
@@ -75,8 +74,11 @@ def _random_partners(groups: np.ndarray, members: np.ndarray, degree: int,
         # draw an offset in [1, size) from each member's own position: never itself
         offsets = rng.integers(1, size, size=(size, degree))
         partners = group[(np.arange(size)[:, None] + offsets) % size]
-        pairs.append((np.repeat(group, degree), partners.ravel()))
-    return pairs
+        rows.append(np.repeat(group, degree))
+        cols.append(partners.ravel())
+    if not rows:
+        return np.empty(0, members.dtype), np.empty(0, members.dtype)
+    return np.concatenate(rows), np.concatenate(cols)
 
 
 class _Ties:
@@ -104,8 +106,9 @@ class _Ties:
         cols = np.empty(total, self.index)
         data = np.empty(total)
         at = 0
+        self.pieces.reverse()
         while self.pieces:  # free each piece once copied
-            r, c, weight = self.pieces.pop(0)
+            r, c, weight = self.pieces.pop()
             rows[at:at + len(r)], cols[at:at + len(r)], data[at:at + len(r)] = r, c, weight
             at += len(r)
         matrix = sparse.coo_matrix((data, (rows, cols)), shape=(self.n, self.n))
@@ -159,10 +162,8 @@ def build_network(world: World, spec: Network, rng: np.random.Generator) -> spar
         (spec.same_home, world.home, others),
     ):
         if tie.weight > 0 and tie.degree > 0:
-            pairs = _random_partners(groups, members, tie.degree, rng)
-            for r, c in pairs:  # symmetric: both look at each other
-                add(r, c, tie.weight)
-            for r, c in pairs:
-                add(c, r, tie.weight)
+            r, c = _random_partners(groups, members.astype(ties.index), tie.degree, rng)
+            add(r, c, tie.weight)  # symmetric: both look at each other
+            add(c, r, tie.weight)
 
     return ties.matrix()
