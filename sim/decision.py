@@ -71,25 +71,22 @@ def _stance(world: World, actors) -> np.ndarray:
 def _leader_term(world: World, rows: np.ndarray) -> np.ndarray:
     """Cohesion x mean stance of the bloc's leaders; a leader looks at the other leaders.
 
-    For the actors `rows` (sorted indices), as (len(rows), P).
+    For the actors `rows`, as (len(rows), P).
     """
-    leaders, owner, counts, inside, inside_bloc = world.leader_layout
-    n_blocs, n_props = len(counts), world.signed.shape[1]
-    totals = np.zeros((n_blocs, n_props))
-    np.add.at(totals, owner, _stance(world, leaders))  # sums of -1, 0, 1: exact in any order
-    mean = np.zeros((n_blocs + 1, n_props))  # last row: actors without a bloc
-    led = counts > 0
-    mean[:n_blocs][led] = world.cohesion[led, None] * totals[led] / counts[led, None]
+    leaders, of_bloc, counts, leads = world.leader_layout
+    totals = of_bloc @ _stance(world, leaders)  # (B, P) sums of -1, 0, 1: exact
+    mean = np.zeros((len(counts) + 1, totals.shape[1]))  # last row: actors without a bloc
+    mean[:-1] = world.cohesion[:, None] * totals / np.maximum(counts, 1)[:, None]
     out = mean[world.bloc[rows]]
-    where = np.searchsorted(rows, inside)
-    present = where < len(rows)
-    present[present] = rows[where[present]] == inside[present]
-    bloc, others = inside_bloc[present], counts[inside_bloc[present]] - 1
-    out[where[present]] = np.where(
-        others[:, None] > 0,
-        world.cohesion[bloc, None] * (totals[bloc] - _stance(world, inside[present]))
-        / np.maximum(others, 1)[:, None],
-        0.0)
+    inside = np.flatnonzero(leads[rows] >= 0)  # leaders among rows, in their own bloc
+    if len(inside):
+        bloc = leads[rows[inside]]
+        others = counts[bloc] - 1
+        out[inside] = np.where(
+            others[:, None] > 0,
+            world.cohesion[bloc, None] * (totals[bloc] - _stance(world, rows[inside]))
+            / np.maximum(others, 1)[:, None],
+            0.0)
     return out
 
 

@@ -246,16 +246,16 @@ class World:
 
     @cached_property
     def leader_layout(self) -> tuple[np.ndarray, ...]:
-        """Bloc leaders flattened for the kernel: (leaders, their bloc, leaders per bloc,
-        leaders inside the bloc they lead (sorted), the bloc each of those leads)."""
+        """Bloc leaders for the kernel: (leaders, (B, L) one-hot of the bloc each leads,
+        leaders per bloc, and per actor the bloc it leads from inside, or -1)."""
         counts = np.array([len(group) for group in self.leaders], dtype=np.int64)
-        empty = np.empty(0, np.int64)
-        leaders = np.concatenate([*self.leaders, empty]).astype(np.int64)
-        owner = np.repeat(np.arange(len(counts)), counts)
-        inside = np.concatenate([*self.leaders_inside, empty]).astype(np.int64)
-        inside_bloc = np.repeat(np.arange(len(counts)), [len(g) for g in self.leaders_inside])
-        order = np.argsort(inside, kind="stable")
-        return leaders, owner, counts, inside[order], inside_bloc[order]
+        leaders = np.concatenate([*self.leaders, np.empty(0, np.int64)]).astype(np.int64)
+        of_bloc = (np.repeat(np.arange(len(counts)), counts)[None, :]
+                   == np.arange(len(counts))[:, None]).astype(float)
+        leads = np.full(self.n_actors, -1, dtype=np.int16 if len(counts) < 2**15 else int)
+        for code, inside in enumerate(self.leaders_inside):
+            leads[inside] = code
+        return leaders, of_bloc, counts, leads
 
     @property
     def n_states(self) -> int:
