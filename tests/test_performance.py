@@ -207,3 +207,52 @@ def test_the_model_computes_with_one_blas_thread(tiny_spec, monkeypatch):
     model.step()
     model.run_model()
     assert seen and set(seen) == {1}
+
+
+# --- the network, built without loops over groups ----------------------------------------
+
+
+def _partners_group_by_group(groups, members, degree, rng):
+    """One draw per group, as the network was first built (the reference)."""
+    rows, cols = [], []
+    for label in sorted(set(groups[members].tolist())):
+        group = members[groups[members] == label]
+        if len(group) < 2:
+            continue
+        offsets = rng.integers(1, len(group), size=(len(group), degree))
+        rows.append(np.repeat(group, degree))
+        cols.append(group[(np.arange(len(group))[:, None] + offsets) % len(group)].ravel())
+    return (np.concatenate(rows), np.concatenate(cols)) if rows else (np.empty(0),) * 2
+
+
+def _pairs_group_by_group(groups, members):
+    rows, cols = [], []
+    for label in sorted(set(groups[members].tolist())):
+        if label in (-1, ""):
+            continue
+        group = members[groups[members] == label]
+        i, j = np.meshgrid(group, group, indexing="ij")
+        rows.append(i[i != j])
+        cols.append(j[i != j])
+    return (np.concatenate(rows), np.concatenate(cols)) if rows else (np.empty(0),) * 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), labels=st.integers(1, 12),
+       degree=st.integers(1, 4), text=st.booleans())
+def test_ties_drawn_at_once_are_those_drawn_group_by_group(seed, n, labels, degree, text):
+    from sim.world.network import _pairs_within, _random_partners
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(-1 if not text else 0, labels, n)
+    groups = np.array([f"g{c:02d}" if c else "" for c in codes], dtype=object) if text else codes
+    members = np.flatnonzero(rng.random(n) < 0.8)
+    for got, expected in zip(_pairs_within(groups, members),
+                             _pairs_group_by_group(groups, members), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    # random partners are drawn among labelled members (homes, sectors) only
+    members = members[groups[members] != ("" if text else -1)]
+    drawn = _random_partners(groups, members, degree, np.random.default_rng(seed))
+    reference = _partners_group_by_group(groups, members, degree, np.random.default_rng(seed))
+    for got, expected in zip(drawn, reference, strict=True):
+        np.testing.assert_array_equal(got, expected)

@@ -30,22 +30,6 @@ if TYPE_CHECKING:
     from sim.world.arrays import World
 
 
-def _pairs_within(groups: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All ordered pairs (i, j), i != j, of `members` sharing a group label (-1: none)."""
-    rows, cols = [], []
-    for label in np.unique(groups[members]):
-        if label == -1 or label == "":
-            continue
-        group = members[groups[members] == label]
-        i, j = np.meshgrid(group, group, indexing="ij")
-        off = i != j
-        rows.append(i[off])
-        cols.append(j[off])
-    if not rows:
-        return np.empty(0, int), np.empty(0, int)
-    return np.concatenate(rows), np.concatenate(cols)
-
-
 def _sort_keys(labels: np.ndarray) -> np.ndarray:
     """Integers that sort as `labels` do (strings by their order; numbers unchanged):
     sorting millions of strings is slow, sorting their ranks is not."""
@@ -57,28 +41,48 @@ def _sort_keys(labels: np.ndarray) -> np.ndarray:
     return rank[codes]
 
 
+def _grouped(groups: np.ndarray, members: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`members` of groups of two or more, by group label (in label order, members in
+    their order within a group; unlabelled, -1 or "", left out), with each member's
+    group size and the position where its group starts."""
+    labels = groups[members]
+    labelled = labels != ("" if labels.dtype == object else -1)
+    members, keys = members[labelled], _sort_keys(labels[labelled])
+    order = np.argsort(keys, kind="stable")
+    members, keys = members[order], keys[order]
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else []
+    sizes = np.diff(np.r_[first, len(keys)]).astype(np.int64)
+    pairs = sizes >= 2
+    members, sizes = members[np.repeat(pairs, sizes)], sizes[pairs]
+    return members, np.repeat(sizes, sizes), np.repeat(np.cumsum(sizes) - sizes, sizes)
+
+
+def _pairs_within(groups: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All ordered pairs (i, j), i != j, of `members` sharing a group label (-1: none),
+    group by group, row-major within a group."""
+    members, size, start = _grouped(groups, members)
+    rows = np.repeat(members, size)
+    within = np.arange(len(rows)) - np.repeat(np.cumsum(size) - size, size)
+    cols = members[np.repeat(start, size) + within]
+    off = rows != cols
+    return rows[off], cols[off]
+
+
 def _random_partners(groups: np.ndarray, members: np.ndarray, degree: int,
                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Each member draws `degree` partners (with replacement) from its group, never itself
-    (groups in label order)."""
-    rows, cols = [], []
-    labels = _sort_keys(groups[members])
-    order = np.argsort(labels, kind="stable")
-    sorted_members, sorted_labels = members[order], labels[order]
-    bounds = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1], True])
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        group = sorted_members[start:stop]
-        size = len(group)
-        if size < 2:
-            continue
-        # draw an offset in [1, size) from each member's own position: never itself
-        offsets = rng.integers(1, size, size=(size, degree))
-        partners = group[(np.arange(size)[:, None] + offsets) % size]
-        rows.append(np.repeat(group, degree))
-        cols.append(partners.ravel())
-    if not rows:
-        return np.empty(0, members.dtype), np.empty(0, members.dtype)
-    return np.concatenate(rows), np.concatenate(cols)
+    """Each member (all labelled: a home, a sector) draws `degree` partners (with
+    replacement) from its group, never itself.
+
+    One draw per (member, tie), groups in label order: the very draws of one call per
+    group, without a loop over groups.
+    """
+    members, size, start = _grouped(groups, members)
+    # an offset in [1, size) from each member's own position: never itself
+    offsets = rng.integers(1, np.repeat(size, degree)).reshape(len(members), degree)
+    position = np.arange(len(members)) - start
+    partners = members[start[:, None] + (position[:, None] + offsets) % size[:, None]]
+    return np.repeat(members, degree), partners.ravel()
 
 
 class _Ties:
