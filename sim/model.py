@@ -352,12 +352,13 @@ class NormDiplomacyModel(mesa.Model):
         joins = considering & ~signed & (value > theta)
         leaves = considering & signed & (value < theta - world.hysteresis[rows, None])
         leaves &= rows[:, None] != world.sponsor[None, :]  # sponsors stand by their text
-        signed = (signed | joins) & ~leaves
-        first = joins & (world.signed_step[rows] < 0)
-        world.signed[rows] = signed
-        world.signed_step[rows] = np.where(first, self.steps, world.signed_step[rows])
-        world.withdrawn_step[rows] = np.where(joins, -1, np.where(
-            leaves, self.steps, world.withdrawn_step[rows]))
+        if joins.any() or leaves.any():  # most deciders of most weeks stay as they were
+            signed = (signed | joins) & ~leaves
+            first = joins & (world.signed_step[rows] < 0)
+            world.signed[rows] = signed
+            world.signed_step[rows] = np.where(first, self.steps, world.signed_step[rows])
+            world.withdrawn_step[rows] = np.where(joins, -1, np.where(
+                leaves, self.steps, world.withdrawn_step[rows]))
         world.opposed[rows] = np.where(considering, ~signed & (u < -theta),
                                        world.opposed[rows])
 
