@@ -35,6 +35,7 @@ import numpy as np
 
 from sim.scenario.spec import TERMS
 from sim.world.arrays import World, sparse_row
+from sim.world.network import tie_sums
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -107,10 +108,10 @@ def _terms(world: World, rows: np.ndarray | None):
     align, cost = static_terms(world)
     yield align[pick]
     yield cost[pick]
-    # the deciding actors' ties only: O(their edges), not O(all edges), each step; each
-    # row's sum runs over the same ties in the same order, so the values are identical
-    ties = world.network if rows is None else world.network[rows]
-    peers = np.asarray(ties @ (world.signed & world.eligible).astype(float))
+    could_sign = (world.signed & world.eligible).astype(float)
+    # the deciding actors' ties only: O(their ties), not O(all ties), each step
+    peers = (np.asarray(world.network @ could_sign) if rows is None
+             else tie_sums(world.network, rows, could_sign))
     yield _safe_divide(peers, world.peer_norm[pick])
     yield _leader_term(world, np.arange(world.n_actors) if rows is None else rows)
     yield momentum(world)[None, :]

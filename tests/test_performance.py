@@ -17,6 +17,7 @@ from sim.runs.runner import run_spec
 from sim.scenario.loading import with_overrides
 from sim.world.build import build_world, structure_key
 from sim.world.cache import WorldCache, structure_bytes
+from sim.world.network import tie_sums
 from tests.conftest import DATA
 from tests.test_decision import randomise
 
@@ -256,3 +257,22 @@ def test_ties_drawn_at_once_are_those_drawn_group_by_group(seed, n, labels, degr
     reference = _partners_group_by_group(groups, members, degree, np.random.default_rng(seed))
     for got, expected in zip(drawn, reference, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 80), props=st.integers(1, 3),
+       density=st.sampled_from([0.0, 0.05, 0.5]), share=st.floats(0.0, 1.0),
+       few=st.sampled_from([0, 10**9]))
+def test_tie_sums_equal_the_full_product_to_the_last_bit(seed, n, props, density, share,
+                                                         few):
+    """Gathered with numpy (few ties) or sliced by scipy (many): (A @ x)[rows], exactly."""
+    rng = np.random.default_rng(seed)
+    ties = sparse.random(n, n, density=density, random_state=rng, format="coo")
+    # parallel ties of very different weights make any change in the order of sums show
+    ties = sparse.coo_matrix((np.r_[ties.data, ties.data * 1e-9] * rng.uniform(0, 3),
+                              (np.r_[ties.row, ties.row], np.r_[ties.col, ties.col])),
+                             shape=(n, n)).tocsr()
+    values = rng.random((n, props)) * (rng.random((n, props)) < 0.7)
+    rows = np.flatnonzero(rng.random(n) < share)
+    np.testing.assert_array_equal(tie_sums(ties, rows, values, few),
+                                  np.asarray(ties @ values)[rows])

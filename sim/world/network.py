@@ -171,3 +171,30 @@ def build_network(world: World, spec: Network, rng: np.random.Generator) -> spar
             add(c, r, tie.weight)
 
     return ties.matrix()
+
+
+#: above this many ties, scipy's row slice and product beat gathering them with numpy
+FEW_TIES = 50_000
+
+
+def tie_sums(matrix: sparse.csr_matrix, rows: np.ndarray, values: np.ndarray,
+             few: int = FEW_TIES) -> np.ndarray:
+    """(matrix @ values)[rows], from the ties of `rows` only: O(their ties).
+
+    Either way each row's products are added one by one, in stored order, from zero, as
+    scipy's product does: the sums are the same to the last bit.
+    """
+    starts = matrix.indptr[rows]
+    counts = matrix.indptr[rows + 1] - starts
+    total = int(counts.sum())
+    if total > few:
+        return np.asarray(matrix[rows] @ values)
+    ends = np.cumsum(counts)
+    edges = np.arange(total) + np.repeat(starts - ends + counts, counts)
+    owner = np.repeat(np.arange(len(rows)), counts)
+    weights, neighbours = matrix.data[edges], matrix.indices[edges]
+    sums = np.empty((len(rows), values.shape[1]))
+    for column in range(values.shape[1]):  # bincount adds its weights in order
+        sums[:, column] = np.bincount(owner, weights * values[neighbours, column],
+                                      minlength=len(rows))
+    return sums
