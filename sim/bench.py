@@ -255,7 +255,9 @@ from sim.runs.runner import resolve, run_spec
 spec = scaled_spec(resolve(BASELINE), int(sys.argv[1]), SCALE_FIRM_SHARE)
 started = time.perf_counter()
 record = run_spec(spec, 1, tables=("metrics",), worlds=None)
+end = record.metrics.query("at == 'end' and metric.str.startswith('signers_')")
 print(json.dumps({**record.timings, "total_s": time.perf_counter() - started,
+                  "signers": dict(zip(end["proposal"] + "." + end["metric"], end["value"])),
                   "actors": int(sys.argv[1]), "steps": spec.metadata.steps,
                   "firms": spec.world.firms.generated, "civil": spec.world.civil.generated,
                   "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
@@ -401,6 +403,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
                         help="world sizes for the kernel and per-step figures")
     parser.add_argument("--repeats", type=int, default=7, help="baseline runs (median)")
+    parser.add_argument("--mesa-repeats", type=int, default=3,
+                        help="runs of Mesa's BoltzmannWealth (median)")
     parser.add_argument("--reference-cap", type=int, default=None,
                         help="time the agent loop on at most this many agents (default: all)")
     parser.add_argument("--profile", action="store_true",
@@ -419,7 +423,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 def main(args: argparse.Namespace) -> int:
     scale = None if args.scale is None else tuple(args.scale or SCALE_SIZES)
     report = run_benchmark(sizes=args.sizes, repeats=args.repeats,
-                           reference_cap=args.reference_cap, profile=args.profile,
+                           reference_cap=args.reference_cap, mesa_repeats=args.mesa_repeats,
+                           profile=args.profile,
                            sweeps=args.sweeps, memory_runs=tuple(args.memory_runs),
                            workers=args.workers, scale=scale)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
