@@ -187,6 +187,8 @@ def tie_sums(matrix: sparse.csr_matrix, rows: np.ndarray, values: np.ndarray,
     starts = matrix.indptr[rows]
     counts = matrix.indptr[rows + 1] - starts
     total = int(counts.sum())
+    if total > matrix.nnz // 2:  # most of the matrix (a launch): the whole product
+        return np.asarray(matrix @ values)[rows]
     if total > few:
         return np.asarray(matrix[rows] @ values)
     ends = np.cumsum(counts)
