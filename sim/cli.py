@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="results directory (default: results/<name>)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) or scheduler "
+                   "file (.json); default: a local cluster")
     p.add_argument("--resume", action="store_true", help="skip runs already finished in --out")
     p.add_argument("--dry-run", action="store_true", help="print the design and run count only")
 

@@ -57,14 +57,15 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def cluster():
+def cluster(tmp_path):
     """A scheduler and two single-threaded workers (no nanny: a killed worker stays dead)
-    on free ports of 127.0.0.1; yields (address, [worker processes])."""
+    on free ports of 127.0.0.1; yields (address, scheduler file, [worker processes])."""
     from dask.distributed import Client
 
     address = f"tcp://127.0.0.1:{_free_port()}"
+    scheduler_file = tmp_path / "scheduler.json"
     scheduler = _start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                       "--no-dashboard")
+                       "--no-dashboard", "--scheduler-file", str(scheduler_file))
     workers = [_start("worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                       "--host", "127.0.0.1", "--name", f"w{i}") for i in (1, 2)]
     try:
@@ -78,14 +79,14 @@ def cluster():
                 assert scheduler.poll() is None, scheduler.stderr.read()
                 assert time.monotonic() < deadline, "the scheduler did not come up"
                 time.sleep(0.5)
-        yield address, workers
+        yield address, scheduler_file, workers
     finally:
         for process in (*workers, scheduler):
             _stop(process)
 
 
 def test_a_sweep_survives_a_killed_worker(tmp_path, cluster):
-    address, workers = cluster
+    address, _, workers = cluster
     spec = experiment_copy(tmp_path, name="dask_kill", **EXPERIMENT)
     out = tmp_path / "out"
     sweep = _start_sweep(spec, out, "--backend", "dask", "--scheduler", address)
@@ -111,4 +112,14 @@ def test_a_sweep_survives_a_killed_worker(tmp_path, cluster):
     hosts = set(runs["host"].str.rsplit(":", n=1).str[1].astype(int))
     assert {worker.pid for worker in workers} <= hosts  # both worked, one until killed
     assert result.manifest["status"] == "complete" and result.manifest["runs_computed"] == 36
+    assert_same_results(result, quiet_sweep(spec, tmp_path / "serial"))
+
+
+def test_a_scheduler_file_names_the_cluster(tmp_path, cluster):
+    """As on a batch system: the sweep finds the scheduler through the file it wrote."""
+    _, scheduler_file, _ = cluster
+    spec = experiment_copy(tmp_path, name="dask_file", **{**EXPERIMENT, "replications": 2,
+                                                          "constants": {"metadata.steps": 5}})
+    result = quiet_sweep(spec, tmp_path / "out", backend="dask", scheduler=str(scheduler_file))
+    assert result.manifest["backend"] == "dask" and result.manifest["runs_computed"] == 6
     assert_same_results(result, quiet_sweep(spec, tmp_path / "serial"))
