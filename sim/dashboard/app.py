@@ -281,8 +281,8 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
         with solara.Card(margin=0, elevation=0):
             solara.Text(week_line(shown, current.spec), style={"font-weight": "600"},
                         classes=["cn-step"])
-            PlayControls(player, shown, latest, reset, step, play_or_pause, look_at,
-                         pause_ms.value, set_pause)
+            PlayControls(current.spec, player.playing, player.error, shown, latest, reset, step,
+                         play_or_pause, look_at, pause_ms.value, set_pause)
             ChangesList(overrides.value, seed.value, lambda: apply({}, None), pending,
                         problem.value)
         if spec is not None:

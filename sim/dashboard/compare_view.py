@@ -105,27 +105,28 @@ def CompareView(choices: dict[str, str], current: ScenarioSpec, current_label: s
                 f"each replicate gives a paired difference.", classes=["cn-muted"])
     current_job = job.value
     if current_job is not None:
-        JobStatus(current_job)
+        # the job changes inside: its state and count make the status draw again
+        JobStatus(current_job, current_job.state, current_job.done)
         if current_job.state == DONE:
             ComparisonResult(current_job.result)
 
 
 @solara.component
-def JobStatus(job: Job):
-    if job.state == RUNNING:
+def JobStatus(job: Job, state: str, done: int):
+    if state == RUNNING:
         left = job.remaining
         with solara.Row(style={"align-items": "center"}, classes=["cn-job"]):
-            solara.Text(f"Running {job.label}: {job.done} of {job.total} runs "
+            solara.Text(f"Running {job.label}: {done} of {job.total} runs "
                         f"({job.fraction:.0%})" + (f", about {duration(left)} left" if left
                                                    is not None else ", estimating ..."),
                         classes=["cn-muted", "cn-job-progress"])
             solara.Button("Cancel", text=True, small=True, icon_name="mdi-close",
                           on_click=job.cancel)
         solara.ProgressLinear(value=job.fraction * 100)
-    elif job.state == CANCELLED:
-        solara.Warning(f"Cancelled after {job.done} of {job.total} runs "
+    elif state == CANCELLED:
+        solara.Warning(f"Cancelled after {done} of {job.total} runs "
                        f"({duration(job.elapsed)}).", dense=True)
-    elif job.state == FAILED:
+    elif state == FAILED:
         solara.Error(f"The comparison failed: {job.error}")
     else:
         solara.Text(f"{job.total} runs in {duration(job.elapsed)}.", classes=["cn-muted"])

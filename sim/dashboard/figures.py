@@ -13,11 +13,13 @@ pattern, so the charts read in greyscale.
 from __future__ import annotations
 
 import io
+import textwrap
 from datetime import date
 
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -269,8 +271,7 @@ def chart_figure(chart: dict, spec: ScenarioSpec, subtitle: str = "") -> Figure:
     handles = [_legend_handle(item) for item in chart.get("legend", [])]
     if handles:
         fit_legend(fig, handles)
-    title = chart["title"] + (f" · {subtitle}" if subtitle else "")
-    fig.suptitle(title, fontsize=10, x=0.01, ha="left", color=INK)
+    fit_title(fig, chart["title"] + (f" · {subtitle}" if subtitle else ""))
     return fig
 
 
@@ -307,7 +308,7 @@ def _draw_panel(ax, panel: dict, chart: dict, day) -> None:
     ax.set_xlim(day(chart["x_min"]), day(chart["x_max"]))
     locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
     ax.set_xlabel(chart.get("x_title", X_TITLE), fontsize=8, color=MUTED_INK)
     ax.set_ylabel(panel.get("y_title", ""), fontsize=8, color=MUTED_INK)
     if panel["title"]:
@@ -322,13 +323,28 @@ def _legend_handle(item: dict) -> Line2D:
 
 def fit_legend(fig: Figure, handles: list, **options) -> None:
     """A legend below the panels, in as many columns (at most 4) as fit the figure."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     for ncols in range(min(len(handles), 4), 0, -1):
         legend = fig.legend(handles=handles, loc="outside lower center", ncols=ncols,
                             fontsize=8, frameon=False, **options)
         if legend.get_window_extent(renderer).width <= 0.98 * fig.bbox.width or ncols == 1:
             return
         legend.remove()
+
+
+def _renderer(fig: Figure):
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    return canvas.get_renderer()
+
+
+def fit_title(fig: Figure, text: str) -> None:
+    """The figure's title, wrapped onto as many lines as it needs to fit the width."""
+    renderer = _renderer(fig)
+    for width in range(len(text), 19, -4):
+        title = fig.suptitle(textwrap.fill(text, width), fontsize=10, x=0.01, ha="left",
+                             color=INK)
+        if title.get_window_extent(renderer).width <= 0.97 * fig.bbox.width:
+            return
 
 
 def figure_bytes(fig: Figure, fmt: str) -> bytes:

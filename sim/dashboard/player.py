@@ -126,8 +126,9 @@ class Player:
         while True:
             self._wake.wait()
             self._wake.clear()
-            frame = self.recording.latest
+            # first whether playing stopped, then the frame: the last frame is then drawn
             stopping = not self._playing.is_set()
+            frame = self.recording.latest
             if frame is not drawn or stopping:
                 started = time.perf_counter()
                 self._safe_draw(frame)

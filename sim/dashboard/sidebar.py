@@ -14,7 +14,6 @@ import solara
 from sim.dashboard import controls
 from sim.dashboard.figures import date_label
 from sim.dashboard.frames import Frame
-from sim.dashboard.player import Player
 from sim.dashboard.widgets import ValueSlider, escape
 from sim.scenario.spec import KINDS, ScenarioSpec
 
@@ -38,13 +37,12 @@ def ScenarioPicker(source: str, choices: dict[str, str], on_source: Callable[[st
 
 
 @solara.component
-def PlayControls(player: Player, shown: Frame, latest: Frame, on_reset: Callable[[], None],
-                 on_step: Callable[[], None], on_play: Callable[[], None],
-                 on_week: Callable[[int | None], None], pause_ms: int,
-                 on_pause_ms: Callable[[int], None]):
+def PlayControls(spec: ScenarioSpec, playing: bool, error: str | None, shown: Frame,
+                 latest: Frame, on_reset: Callable[[], None], on_step: Callable[[], None],
+                 on_play: Callable[[], None], on_week: Callable[[int | None], None],
+                 pause_ms: int, on_pause_ms: Callable[[int], None]):
     """Reset, Play/Pause, Step; the pause between steps; the week scrubber; the end."""
-    playing, finished = player.playing, latest.finished
-    spec = player.model.spec
+    finished = latest.finished
     with solara.Row(justify="space-between"):
         solara.Button("Reset", color="primary", on_click=on_reset)
         solara.Button("❚❚" if playing else "▶", color="primary", on_click=on_play,
@@ -63,9 +61,9 @@ def PlayControls(player: Player, shown: Frame, latest: Frame, on_reset: Callable
                 solara.Button("Latest", text=True, small=True, on_click=lambda: on_week(None))
     if finished:
         solara.Info(f"Run finished: {week_line(latest, spec)}, the scenario's last step. Reset "
-                    f"to run again.", dense=True, classes=["cn-finished"])
-    if player.error:
-        solara.Error(player.error, dense=True)
+                    f"to run again.", dense=True)
+    if error:
+        solara.Error(error, dense=True)
 
 
 @solara.component
