@@ -99,9 +99,13 @@ class Player:
         """Stop after the step in flight; returns once playing has stopped."""
         self._playing.clear()
         self._wake.set()
+        self.wait()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until playing has stopped and its last frame is drawn."""
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join()
+            thread.join(timeout)
 
     close = pause_playing
 
