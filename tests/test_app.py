@@ -85,6 +85,12 @@ def click(rc, label: str) -> None:
     button(rc, label).click()
 
 
+def type_into(field, text: str) -> None:
+    """Type into a number field and leave it (the field then reports the value)."""
+    field.v_model = text
+    field.fire_event("focusout", None)
+
+
 def slider(rc, control: str):
     return rc.find(v.Slider, attributes={"data-control": control}).widget
 
@@ -177,11 +183,13 @@ def test_the_exact_value_field_sets_values_off_the_slider_grid():
     assert align.v_model == 1.41  # the slider's grid point nearest the calibrated 1.4127
     fields = [w for w in rc.find(v.TextField).widgets if w.v_model == "1.4127"]
     assert fields, "the exact value is shown beside the slider"
-    fields[0].v_model = "1.4321"
-    fields[0].fire_event("focusout", None)  # the field takes the value when it loses focus
+    type_into(fields[0], "1.4321")  # the field takes the value when it loses focus
     assert chips(rc) == ["state align = 1.4321"]
     click(rc, "Reset")
     assert reactive.value.spec.behaviour.state.align == 1.4321
+    slider(rc, "behaviour.state.align").v_model = 2.0  # moved elsewhere: the field follows
+    assert "2" in [w.v_model for w in rc.find(v.TextField, class_="cn-exact").widgets]
+    assert chips(rc) == ["state align = 2"]
 
 
 def test_opening_every_panel_and_tab_changes_nothing():
@@ -217,7 +225,7 @@ def test_back_to_the_files_settings_clears_every_override():
     rc.find(v.Checkbox, label="Firms").widget.v_model = False
     rc.find(v.ExpansionPanels, accordion=True).widget.v_model = [2, 3]
     slider(rc, "behaviour.state.peers").v_model = 1.0
-    rc.find(v.TextField, label="Seed").widget.v_model = "7"
+    type_into(rc.find(v.TextField, label="Seed").widget, "7")
     assert len(chips(rc)) == 4
     click(rc, "Back to the file's settings")
     assert chips(rc) == []
@@ -231,7 +239,7 @@ def test_inclusiveness_seed_and_steps_reach_the_model():
     rc.find(v.Checkbox, label="Firms").widget.v_model = False
     rc.find(v.ExpansionPanels, accordion=True).widget.v_model = [0, 3]
     slider(rc, "metadata.steps").v_model = 20
-    rc.find(v.TextField, label="Seed").widget.v_model = "7"
+    type_into(rc.find(v.TextField, label="Seed").widget, "7")
     click(rc, "Reset")
     model = reactive.value
     assert model.spec.proposals["paris_call"].open_to == ["state", "civil"]
@@ -311,6 +319,8 @@ def test_the_week_scrubber_shows_a_past_week_without_rerunning():
         click(rc, "Step")
     model = reactive.value
     at_30 = kpis(rc)["States signed"]
+    weeks = [w for w in rc.find(v.TextField, class_="cn-exact").widgets if w.v_model == "30"]
+    assert weeks, "the week field follows the steps"
     slider(rc, "week").v_model = 5
     assert model.steps == 30  # nothing re-ran
     earlier = NormDiplomacyModel(BASELINE)
@@ -341,7 +351,7 @@ def test_the_address_follows_what_the_page_shows_and_restores_it(tmp_path, monke
     reactive, rc = render(NormDiplomacyModel(BASELINE))
     slider(rc, BINDINGNESS).v_model = 0.6
     rc.find(v.ExpansionPanels, accordion=True).widget.v_model = [0, 3]
-    rc.find(v.TextField, label="Seed").widget.v_model = "11"
+    type_into(rc.find(v.TextField, label="Seed").widget, "11")
     click(rc, "Reset")
     for _ in range(8):
         click(rc, "Step")

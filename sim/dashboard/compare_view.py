@@ -19,7 +19,7 @@ from sim.dashboard import controls
 from sim.dashboard.compare import Comparison, compare
 from sim.dashboard.figures import FIGURE_FORMATS, chart_figure, compare_charts, figure_bytes
 from sim.dashboard.jobs import CANCELLED, DONE, FAILED, RUNNING, Job, duration
-from sim.dashboard.widgets import Chart, DownloadButton, ValueSlider
+from sim.dashboard.widgets import Chart, DownloadButton, NumberField, ValueSlider
 from sim.scenario.spec import ScenarioSpec
 
 CURRENT = "current settings"
@@ -95,8 +95,8 @@ def CompareView(choices: dict[str, str], current: ScenarioSpec, current_label: s
         with solara.Div(style={"min-width": "240px"}):
             ValueSlider("Replications (shared seeds)", picked.reps, lambda v: pick(reps=v),
                         2, 50, 1, integer=True, control="Replications (shared seeds)")
-        solara.InputInt("Root seed", value=picked.root, on_value=lambda v: pick(root=v),
-                        style={"max-width": "120px"})
+        NumberField(picked.root, lambda v: pick(root=v), integer=True, label="Root seed",
+                    width="120px")
         solara.Button("Run comparison", color="primary", icon_name="mdi-play",
                       on_click=run, disabled=running)
     estimate = f", about {duration(runs * seconds_per_run)}" if seconds_per_run else ""

@@ -184,7 +184,8 @@ def NetworkView(base: World, frame: Frame, pid: str, selected: int,
 @solara.component
 def SignersChart(steps: pd.DataFrame, spec: ScenarioSpec, world: World, cursor: int | None):
     chart = signers_chart(steps, spec, kind_totals(world))
-    Chart(chart_json=json.dumps({**chart, "cursor": cursor}), height=175)
+    # untitled: it must fit above the fold; its legend and axis titles say what it shows
+    Chart(chart_json=json.dumps({**chart, "cursor": cursor}), height=175, titled=False)
 
 
 @solara.component

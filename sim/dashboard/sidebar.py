@@ -14,7 +14,7 @@ import solara
 from sim.dashboard import controls
 from sim.dashboard.figures import date_label
 from sim.dashboard.frames import Frame
-from sim.dashboard.widgets import ValueSlider, escape
+from sim.dashboard.widgets import NumberField, ValueSlider, escape
 from sim.scenario.spec import KINDS, ScenarioSpec
 
 
@@ -168,8 +168,8 @@ def LengthAndSeed(spec: ScenarioSpec, seed: int | None, set_override, set_seed):
     ValueSlider("Steps", spec.metadata.steps,
                 lambda v: set_override("metadata.steps", v), 10, max(520, spec.metadata.steps),
                 1, integer=True, control="metadata.steps")
-    solara.InputInt("Seed", value=spec.metadata.seed if seed is None else seed,
-                    on_value=set_seed, continuous_update=True)
+    NumberField(spec.metadata.seed if seed is None else seed, set_seed, integer=True,
+                label="Seed", width="180px")
     solara.Text("The same seed gives the same run; see the seed in every exported table.",
                 classes=["cn-muted"])
 

@@ -14,13 +14,14 @@ import threading
 from collections.abc import Callable
 
 import solara
+from solara.components.input import use_change
 
 log = logging.getLogger(__name__)
 
 
 @solara.component_vue("chart.vue")
-def Chart(chart_json: str, height: int = 200):
-    """Panels of lines over time (see sim/dashboard/figures.py)."""
+def Chart(chart_json: str, height: int = 200, titled: bool = True):
+    """Panels of lines over time (see sim/dashboard/figures.py), under their title."""
 
 
 @solara.component_vue("svg.vue")
@@ -74,21 +75,43 @@ def ValueSlider(label: str, value: float, on_value: Callable[[float], None], low
             return
         on_value(moved)
 
-    def from_field(typed):
-        if typed is None or (not integer and not math.isfinite(typed)):
-            return
-        on_value(int(typed) if integer else float(typed))
-
     with solara.Row(gap="6px", style={"align-items": "center", "margin-top": "6px"},
                     classes=["cn-control-label"]):
         solara.Text(label, style={"flex": "1 1 auto"})
-        field = solara.InputInt if integer else solara.InputFloat
-        field("", value=int(value) if integer else value, on_value=from_field,
-              continuous_update=False, dense=True, classes=["cn-exact"],
-              style={"max-width": "82px", "min-width": "82px"})
+        NumberField(value, on_value, integer=integer)
     solara.v.Slider(v_model=shown, min=low, max=high, step=step, dense=True, hide_details=True,
                     on_v_model=from_slider, class_="mt-0 pt-0",
                     attributes={"data-control": name})
+
+
+def number_text(value: float, integer: bool = False) -> str:
+    """A number as the field shows it: exact to ten significant digits (1.4127, 0.0302)."""
+    return str(int(value)) if integer else f"{float(value):.10g}"
+
+
+@solara.component
+def NumberField(value: float, on_value: Callable[[float], None], integer: bool = False,
+                label: str = "", width: str = "82px"):
+    """A number field that shows `value` and reports a typed value when the user leaves
+    the field or presses Enter (never the value it was given: a value changed elsewhere,
+    by the slider beside it or by Play, simply shows)."""
+    typed, set_typed = solara.use_state(None)  # what the user is typing, until committed
+
+    def commit(text):
+        set_typed(None)
+        try:
+            number = int(text) if integer else float(text)
+        except (TypeError, ValueError):
+            return  # not a number: the field shows the value again
+        if math.isfinite(number) and number != value:
+            on_value(number)
+
+    field = solara.v.TextField(v_model=number_text(value, integer) if typed is None else typed,
+                               on_v_model=set_typed, label=label, dense=True,
+                               hide_details=True, class_="cn-exact",
+                               style_=f"max-width: {width}; min-width: {width}")
+    use_change(field, commit)
+    return field
 
 
 @solara.component
