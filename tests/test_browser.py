@@ -207,7 +207,7 @@ def shown_counts(page) -> list[int]:
             for kind in ("States", "Firms", "Civil society")]
 
 
-# --- loading, stepping, the speed of a step -------------------------------------------------
+# --- loading, stepping, the speed of a step ---------------------------------------------------
 
 
 def test_page_loads_offline_with_the_first_chart_above_the_fold(dashboard):
@@ -311,7 +311,8 @@ def test_opening_every_panel_and_tab_creates_no_override(dashboard):
     dashboard.wait_for_timeout(500)
     assert dashboard.locator(".cn-change").count() == 0
     assert dashboard.get_by_text("Settings as in the scenario file.").is_visible()
-    reset(dashboard)
+    step(dashboard, 2)
+    reset(dashboard)  # (after a step, so that the wait sees the new model)
     step(dashboard, 20)
     assert shown_counts(dashboard) == expected_counts(20)
     assert dashboard.errors == []
@@ -335,7 +336,7 @@ def test_a_control_changes_the_outcome_after_reset(dashboard):
     assert dashboard.errors == []
 
 
-# --- the address ---------------------------------------------------------------------------------
+# --- the address ------------------------------------------------------------------------------
 
 
 def test_a_reload_restores_scenario_overrides_and_week(dashboard):
@@ -369,7 +370,7 @@ def test_a_shared_address_shows_a_colleague_the_same_counters(open_page):
     assert mine.errors == [] and theirs.errors == []
 
 
-# --- the week scrubber, the map, the network, the inspector ----------------------------------
+# --- the week scrubber, the map, the network, the inspector -----------------------------------
 
 
 def test_the_week_scrubber_looks_back_without_rerunning(dashboard):
@@ -437,7 +438,7 @@ def test_the_network_labels_its_largest_states_and_filters(dashboard):
     assert dashboard.errors == []
 
 
-# --- compare and export ---------------------------------------------------------------------------
+# --- compare and export -----------------------------------------------------------------------
 
 
 def test_a_comparison_survives_leaving_its_tab_and_exports_three_formats(dashboard):
@@ -487,7 +488,7 @@ def test_download_this_run_and_a_figure_with_progress(dashboard):
     assert dashboard.errors == []
 
 
-# --- the phone -------------------------------------------------------------------------------------
+# --- the phone --------------------------------------------------------------------------------
 
 
 def test_a_phone_reaches_the_counters_and_the_map_and_can_open_the_sidebar(open_page):

@@ -125,10 +125,21 @@ def chart_marks(spec: ScenarioSpec) -> list[dict]:
     return sorted((m for m in marks if 1 <= m["x"] <= last), key=lambda m: m["x"])
 
 
+_AXES: dict[int, tuple[ScenarioSpec, dict]] = {}
+
+
 def _axis(spec: ScenarioSpec) -> dict:
-    ticks, minor = time_ticks(spec)
-    return {"x_min": 1, "x_max": spec.metadata.steps, "ticks": ticks, "minor": minor,
-            "dates": step_dates(spec), "x_title": X_TITLE, "marks": chart_marks(spec)}
+    """The time axis of a scenario's charts (kept per spec: a page draws it every step)."""
+    kept = _AXES.get(id(spec))
+    if kept is None or kept[0] is not spec:
+        ticks, minor = time_ticks(spec)
+        kept = (spec, {"x_min": 1, "x_max": spec.metadata.steps, "ticks": ticks,
+                       "minor": minor, "dates": step_dates(spec), "x_title": X_TITLE,
+                       "marks": chart_marks(spec)})
+        if len(_AXES) > 32:
+            _AXES.clear()
+        _AXES[id(spec)] = kept
+    return kept[1]
 
 
 def _series(frame: pd.DataFrame, column: str) -> tuple[list[int], list[float]]:
@@ -148,7 +159,12 @@ def _legend_item(label: str, index: int, color: str | None = None) -> dict:
 
 
 def _by_proposal(steps: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return dict(tuple(steps.groupby("proposal", sort=False))) if len(steps) else {}
+    if not len(steps):
+        return {}
+    proposals = steps["proposal"].to_numpy()
+    if (proposals == proposals[0]).all():  # one proposal (most scenarios): no grouping
+        return {proposals[0]: steps}
+    return dict(tuple(steps.groupby("proposal", sort=False)))
 
 
 def _proposal_index(spec: ScenarioSpec, pid: str) -> int:

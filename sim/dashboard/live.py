@@ -123,10 +123,14 @@ def Headline(frame: Frame, steps: pd.DataFrame, pid: str):
     signed = [int(world.signed[s, p].sum()) for s in world.slices.values()]
     opposed = int(world.opposed[world.slices["state"], p].sum())
     tipping = -(-totals["state"] // 3)
-    mine = steps[(steps["proposal"] == pid) & (steps["step"] <= frame.step)] if len(steps) \
-        else steps
-    gdp = float(mine["share_gdp"].iloc[-1]) if len(mine) else 0.0
-    reached = mine[mine["signers_state"] >= tipping] if len(mine) else mine
+    gdp, reached = 0.0, None
+    if len(steps):
+        mine = (steps["proposal"].to_numpy() == pid) & (steps["step"].to_numpy() <= frame.step)
+        shares = steps["share_gdp"].to_numpy()[mine]
+        states = steps["signers_state"].to_numpy()[mine]
+        gdp = float(shares[-1]) if len(shares) else 0.0
+        crossed = np.flatnonzero(states >= tipping)
+        reached = steps["date"].to_numpy()[mine][crossed[0]] if len(crossed) else None
     with solara.Row(gap="10px", style={"flex-wrap": "wrap"}, classes=["cn-kpis"]):
         for kind, count in zip(KINDS, signed, strict=True):
             label = f"{controls.KIND_LABELS[kind]} signed"
@@ -136,8 +140,8 @@ def Headline(frame: Frame, steps: pd.DataFrame, pid: str):
             against = f" · {opposed} opposed" if kind == "state" and opposed else ""
             Kpi(label, f"{count:,}", f"of {totals[kind]:,}{against}")
         Kpi("World GDP covered", f"{gdp:.0%}", "by signing states")
-        Kpi("Tipping point", date_label(reached["date"].iloc[0].date()) if len(reached)
-            else "not yet", f"one third = {tipping} states")
+        Kpi("Tipping point", "not yet" if reached is None else
+            date_label(pd.Timestamp(reached).date()), f"one third = {tipping} states")
 
 
 @solara.component
@@ -234,14 +238,14 @@ def LiveRun(base: World, frame: Frame, steps: pd.DataFrame, latest: int, pid: st
                         NetworkView(base, frame, pid, row, on_select, colouring)
             with (solara.Card(margin=0, classes=["cn-signers-card"]),
                   Guarded("The signatories chart", latest)):
-                SignersChart(steps, spec, world, cursor)
+                SignersChart(steps, spec, base, cursor)
         with (solara.Card(margin=0, classes=["cn-inspector"]),
               Guarded("The inspector", (frame.step, row))):
             Inspector(world, pid, row, on_select, names_json,
                       f"as of {date_label(frame.date)} (week {frame.step})")
     with (solara.Card(margin=0, style={"margin-top": "12px"}),
           Guarded("The coverage charts", latest)):
-        CoverageCharts(steps, spec, world, cursor)
+        CoverageCharts(steps, spec, base, cursor)
 
 
 @solara.component
