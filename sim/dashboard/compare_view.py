@@ -164,8 +164,8 @@ def ComparisonResult(comparison: Comparison):
     solara.Text(f"Outcome differences, paired over {len(comparison.seeds)} shared seeds "
                 f"(B - A; 95% Student-t interval):", classes=["cn-section"])
     solara.DataFrame(shown.reset_index(drop=True), items_per_page=10)
-    solara.Text(f"Each scenario's replications are those of `cybernorms run SCENARIO --reps "
-                f"{len(comparison.seeds)} --seed {comparison.root_seed}`. The map of the live "
+    solara.Text(f"Each scenario's replications are those of \"cybernorms run SCENARIO --reps "
+                f"{len(comparison.seeds)} --seed {comparison.root_seed}\". The map of the live "
                 f"tab can show every state's signing probability in either scenario.",
                 classes=["cn-muted"])
     stem = f"compare_{pid}"

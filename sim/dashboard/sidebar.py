@@ -51,7 +51,7 @@ def PlayControls(spec: ScenarioSpec, playing: bool, error: str | None, shown: Fr
     ValueSlider("Pause between steps when playing (ms)", pause_ms, on_pause_ms, 0, 1000, 10,
                 integer=True, control="pause")
     if latest.step > 0:
-        ValueSlider(f"Week shown (0 to {latest.step}; Step and Play show the latest)",
+        ValueSlider(f"Week shown (0 to {latest.step})",
                     shown.step, lambda week: on_week(None if week >= latest.step else week),
                     0, latest.step, 1, integer=True, control="week")
         if shown.step < latest.step:
@@ -59,6 +59,9 @@ def PlayControls(spec: ScenarioSpec, playing: bool, error: str | None, shown: Fr
                 solara.Text(f"Looking back at {date_label(shown.date)}; the run is at week "
                             f"{latest.step}.", classes=["cn-muted"])
                 solara.Button("Latest", text=True, small=True, on_click=lambda: on_week(None))
+        else:
+            solara.Text("Move back to look at an earlier week; Step and Play show the latest.",
+                        classes=["cn-muted"])
     if finished:
         solara.Info(f"Run finished: {week_line(latest, spec)}, the scenario's last step. Reset "
                     f"to run again.", dense=True)
