@@ -9,8 +9,9 @@ pressure, interests after an event, ...), copied, so that
 - the week scrubber shows any past week (map, counters, inspector, including each
   actor's utility terms then) without re-running.
 
-Arrays that did not change are shared with the previous snapshot, so a frame costs the
-few kilobytes that changed (the signature and stance matrices, the outreach pressure).
+Arrays that did not change are shared with the previous snapshot, so a frame costs only
+what changed (the signature and stance matrices, the outreach pressure: about 55 kB a
+week at the baseline).
 """
 
 from __future__ import annotations
