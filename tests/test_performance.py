@@ -119,7 +119,7 @@ def test_runs_sharing_a_world_give_the_tables_of_worlds_drawn_afresh(tiny_spec):
             for seed in (1, 2):
                 _same_tables(run_spec(spec, seed, worlds=cache),
                              run_spec(spec, seed, worlds=None))
-    assert cache.built == 4 and cache.reused == 8  # kept from each world's second request
+    assert cache.built == 2 and cache.reused == 10  # each world drawn once
     assert len(cache) == 2
 
 
@@ -144,18 +144,29 @@ def test_a_kept_structure_is_read_only(tiny_spec):
     assert cache.world(tiny_spec, 1).interests[0, 0] == drawn
 
 
-def test_the_cache_keeps_no_more_than_its_budget(tiny_spec):
-    cache = WorldCache(budget=structure_bytes(build_world(tiny_spec, 1)) * 2)
-    for seed in range(6):
-        for _ in range(2):
-            cache.world(tiny_spec, seed)
-    assert len(cache) == 2
+def test_the_cache_keeps_no_more_than_its_budgets(tiny_spec):
+    """Worlds asked for once wait in the small budget; shared ones stay in the large."""
+    size = structure_bytes(build_world(tiny_spec, 1))
+    cache = WorldCache(waiting=2 * size, shared=3 * size)
+    for seed in range(10):  # a sweep without common random numbers: each world once
+        cache.world(tiny_spec, seed)
+    assert cache.built == 10 and 1 <= len(cache) <= 3  # (sizes vary a little by seed)
+    for seed in range(20, 25):  # asked twice each: shared from the second time
+        cache.world(tiny_spec, seed)
+        cache.world(tiny_spec, seed)
+    assert (cache.built, cache.reused) == (15, 5)
+    for kept in (cache._waiting, cache._shared):
+        assert 0 < kept.used <= kept.budget
+    none_waits = WorldCache(waiting=0, shared=3 * size)
+    for _ in range(3):  # too large to wait: shared from its second request
+        none_waits.world(tiny_spec, 7)
+    assert (none_waits.built, none_waits.reused) == (2, 1)
 
 
 def test_a_sweep_on_common_worlds_shares_them_between_points(tmp_path):
-    """3 points x 2 replicates on shared worlds, in one process: the pilot run and the
-    first point ask for the 2 worlds (drawn, kept from the second ask), the other points
-    reuse them; the results are those of worlds drawn afresh (test_sweep checks)."""
+    """3 points x 2 replicates on shared worlds, in one process, after the pilot run: the 2
+    worlds are drawn once and shared by every run; the results are those of worlds drawn
+    afresh (test_sweep checks)."""
     from sim.runs.runner import WORLDS
     from sim.studies.sweep import sweep
 
@@ -163,7 +174,7 @@ def test_a_sweep_on_common_worlds_shares_them_between_points(tmp_path):
     built, reused = WORLDS.built, WORLDS.reused
     sweep(DATA / "experiments" / "points.yaml", tmp_path / "out", backend="serial",
           quiet=True, log=lambda line: None, load=False)
-    assert (WORLDS.built - built, WORLDS.reused - reused, len(WORLDS)) == (4, 3, 2)
+    assert (WORLDS.built - built, WORLDS.reused - reused, len(WORLDS)) == (2, 5, 2)
 
 
 def test_ids_and_names_of_generated_actors_are_made_only_when_read(tiny_spec):

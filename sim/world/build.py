@@ -159,12 +159,17 @@ def build_world(spec: ScenarioSpec, seed: int | None = None,
     """
     seed = spec.metadata.seed if seed is None else int(seed)
     if structure is None:
-        world = draw_structure(spec, seed)
-    else:
-        world = copy.copy(structure)
-        world.interests = structure.interests.copy()
-        world.salience = structure.salience.copy()
-        world.spec, world.seed, world.static_cache = spec, seed, None
+        return furnish_world(draw_structure(spec, seed), spec, seed)
+    world = copy.copy(structure)
+    world.interests = structure.interests.copy()
+    world.salience = structure.salience.copy()
+    return furnish_world(world, spec, seed)
+
+
+def furnish_world(world: World, spec: ScenarioSpec, seed: int) -> World:
+    """Set the parts of one run on a structure that is the run's own: thresholds,
+    proposals, behaviour coefficients and the state before the first step."""
+    world.spec, world.seed, world.static_cache = spec, int(seed), None
     _set_thresholds(world)
     _set_proposals(world)
     _set_behaviour(world)
