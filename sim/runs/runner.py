@@ -105,6 +105,11 @@ def run_spec(spec: ScenarioSpec, seed: int, *, decision: str = "kernel",
     record = record_of(model, tables)
     record.timings = {"build_s": built - started, "steps_s": stepped - built,
                       "observe_s": time.perf_counter() - stepped}
+    # A Mesa model is a web of references back to itself (its schedule, scenario and
+    # collectors), freed only by the cyclic collector, which seldom runs when runs
+    # allocate few Python objects: let go of its world now, so memory does not pile up
+    # over the runs of a sweep.
+    model.__dict__.clear()
     return record
 
 

@@ -9,6 +9,7 @@ changed only by the model. Mesa agents are views onto rows of these arrays.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -70,7 +71,7 @@ class ActorIndex(Mapping):
     the first time a generated actor's id is looked up (millions of ids are costly)."""
 
     def __init__(self, world: World):
-        self._world = world
+        self._world = weakref.ref(world)  # not a cycle: the world goes when unused
         self._named = dict(zip(world.named_ids, np.flatnonzero(~world.generated).tolist(),
                                strict=True))
         self._everyone: dict[str, int] | None = None
@@ -82,14 +83,14 @@ class ActorIndex(Mapping):
 
     def _all(self) -> dict[str, int]:
         if self._everyone is None:
-            self._everyone = {actor_id: i for i, actor_id in enumerate(self._world.ids)}
+            self._everyone = {actor_id: i for i, actor_id in enumerate(self._world().ids)}
         return self._everyone
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
 
     def __len__(self) -> int:
-        return self._world.n_actors
+        return self._world().n_actors
 
 
 @dataclass(eq=False)
