@@ -165,7 +165,8 @@ class NormDiplomacyModel(mesa.Model):
         self.spec: ScenarioSpec = self.scenario.spec
         self.seed: int = self.scenario.rng
         self.last_step = self.spec.metadata.steps
-        self.world = build_world(self.spec, self.seed) if world is None else world
+        with one_blas_thread():
+            self.world = build_world(self.spec, self.seed) if world is None else world
         self.behaviour_rng = np.random.Generator(np.random.PCG64(seed_streams(self.seed)[1]))
         self._actors: list[ActorAgent] | None = None
         self._pressed: list[tuple[np.ndarray, int]] = []  # outreach written last step

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from sim.metrics import run_metrics
-from sim.model import NormDiplomacyModel
+from sim.model import NormDiplomacyModel, one_blas_thread
 from sim.runs.record import RunRecord, actors_table, stamp, votes_table
 from sim.runs.store import content_hash
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
@@ -96,13 +96,14 @@ def run_spec(spec: ScenarioSpec, seed: int, *, decision: str = "kernel",
     this process's `WORLDS`; None draws the world afresh). The record's `timings` hold
     the seconds of each phase: build (the world and the model), steps, observe (tables).
     """
-    started = time.perf_counter()
-    world = worlds.world(spec, seed) if worlds is not None else None
-    model = NormDiplomacyModel(spec, rng=seed, decision=decision, world=world)
-    built = time.perf_counter()
-    model.run_model()
-    stepped = time.perf_counter()
-    record = record_of(model, tables)
+    with one_blas_thread():
+        started = time.perf_counter()
+        world = worlds.world(spec, seed) if worlds is not None else None
+        model = NormDiplomacyModel(spec, rng=seed, decision=decision, world=world)
+        built = time.perf_counter()
+        model.run_model()
+        stepped = time.perf_counter()
+        record = record_of(model, tables)
     record.timings = {"build_s": built - started, "steps_s": stepped - built,
                       "observe_s": time.perf_counter() - stepped}
     # A Mesa model is a web of references back to itself (its schedule, scenario and
