@@ -39,7 +39,7 @@ class OneBlasThread:
 
     A multi-threaded BLAS splits a long product (momentum: weights x signatures over
     every firm) into partial sums per thread and adds them in a different order, so a
-    world with more than about 9,000 actors of a kind would give results that depend on
+    world with more than about 10,000 actors of a kind would give results that depend on
     the machine's number of cores. One thread gives the same digits everywhere (and
     sweep workers, one per core, do not oversubscribe the cores). Re-entrant, so that
     `run_model` pays for the switch once rather than every step.
