@@ -187,10 +187,7 @@ def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8",
     text in the encoding names the line and byte, so the user can re-save the file.
     """
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            encoding = "utf-16"
-        else:
-            encoding = "utf-8-sig"
+        encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
         text = data.decode(encoding)
     except LookupError:
@@ -198,9 +195,10 @@ def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8",
                                  "latin-1 or utf-16", encoding)) from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(problem(path, f"line {line}", f"a {what} in {encoding.removesuffix('-sig')} "
-                                 f"text (byte 0x{data[exc.start]:02x} at offset {exc.start} is "
-                                 f"not; re-save it as UTF-8)")) from None
+        name = encoding.removesuffix("-sig")
+        raise InputError(problem(path, f"line {line}", f"a {what} in {name} text (byte "
+                                 f"0x{data[exc.start]:02x} at offset {exc.start} is not; "
+                                 "re-save it as UTF-8)")) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputError(problem(path, f"line {line}", f"a {what} of text (found a NUL "

@@ -68,6 +68,29 @@ TimePoint = Annotated[
 ]
 
 
+def _as_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("a date (YYYY-MM-DD) that exists in the calendar") from None
+    return value
+
+
+def _as_whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # a range in a sweep gives 100.0 for a count
+    return value
+
+
+#: a count: an integer, or a float with nothing after the point (never true or '3')
+Count = Annotated[int, BeforeValidator(_as_whole)]
+
+#: a calendar date, written unquoted (YAML) or quoted
+Day = Annotated[date, BeforeValidator(_as_date), WithJsonSchema({"type": "string",
+                                                                  "format": "date"})]
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -93,10 +116,14 @@ LinearForm = dict[str, float]
 
 
 class Spec(BaseModel):
-    """Base of all scenario sections: unknown keys are errors, values are validated."""
+    """Base of all scenario sections: unknown keys are errors, values are validated.
+
+    Strict: a number field takes a number (an integer where it counts), not `true` or
+    the text '0.5', which lax validation would turn into 1.0 and 0.5 silently.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True,
-                              allow_inf_nan=False)
+                              allow_inf_nan=False, strict=True)
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -146,10 +173,10 @@ class Target(Spec):
 class Metadata(Spec):
     name: str
     description: str = ""
-    start: date
+    start: Day
     unit: Literal["day", "week", "month"] = "week"
-    steps: int = Field(ge=1)
-    seed: int = Field(0, ge=0)
+    steps: Count = Field(ge=1)
+    seed: Count = Field(0, ge=0)
 
 
 class Report(Spec):
@@ -193,7 +220,7 @@ class Population(Spec):
     """Firms or civil society: named actors from a table plus a generated population."""
 
     named: str | None = None
-    generated: int = Field(0, ge=0)
+    generated: Count = Field(0, ge=0)
     home_weight: dict[str, float] = {"gdp_usd_2018": 1.0}
     categories: dict[str, Category] = {}
     spread: NonNegative = 0.2
@@ -213,7 +240,7 @@ class HomeTie(Spec):
 
 class RandomTie(Spec):
     weight: NonNegative = 0.0
-    degree: int = Field(0, ge=0)
+    degree: Count = Field(0, ge=0)
 
 
 class Network(Spec):
@@ -330,7 +357,7 @@ class Behaviour(Spec):
     """
 
     temperature: NonNegative = 0.0
-    launch_rounds: int = Field(1, ge=1)
+    launch_rounds: Count = Field(1, ge=1)
     legitimacy: dict[Kind, NonNegative] = {"state": 1.0, "firm": 0.0, "civil": 0.0}
     legitimacy_over: Literal["eligible", "all"] = "eligible"
     state: KindBehaviour = KindBehaviour()
