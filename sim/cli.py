@@ -121,6 +121,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
         result = calibrate(args.targets, backend=args.backend, workers=args.workers,
                            log=_stderr)
     except KeyboardInterrupt:
+        print("\ninterrupted: calibration stopped; each stage's best loss so far is in the "
+              "log above", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(markdown_fit(result))
     print("\nbest coefficients:")

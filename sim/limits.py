@@ -7,7 +7,7 @@ checked where the input is read, so a mistake ends with one message instead of a
 hang or an exhausted machine. The defaults fit a workstation; a user who means it
 raises a limit:
 
-    cybernorms run big.yaml --limit actors=10000000 --limit actor_steps=1e11
+    cybernorms run big.yaml --limit actors=10000000 --limit steps=20000
     CYBERNORMS_LIMITS="actors=10000000" cybernorms sweep ...   (inherited by workers)
 
     >>> import sim.limits
@@ -43,11 +43,14 @@ class Limits:
         string_chars: length of one text value.
         integer_digits: digits of one integer.
         actors: actors in one world (states, named and generated firms and civil society).
-        actor_proposals: actors x proposals (the size of the decision arrays).
-        ties: influence ties drawn at random (generated actors x degree).
+        actor_proposals: actors x proposals (the size of the decision arrays);
+            unless set, 10 x `actors`.
+        ties: influence ties drawn at random (non-state actors x degree); unless set,
+            40 x `actors`.
+        actor_steps: actors x proposals x (steps + launch rounds), the work of one run;
+            unless set, 8,000 x `actors`.
         steps: steps of one run.
         launch_rounds: decision rounds at a proposal's launch.
-        actor_steps: actors x proposals x (steps + launch rounds): the work of one run.
         runs: runs of one experiment, replicate set or comparison.
         rows: rows of one observed-outcomes table.
     """
@@ -59,13 +62,22 @@ class Limits:
     string_chars: int = 100_000
     integer_digits: int = 30
     actors: int = 250_000
-    actor_proposals: int = 2_500_000
-    ties: int = 10_000_000
+    actor_proposals: int | None = None
+    ties: int | None = None
+    actor_steps: int | None = None
     steps: int = 10_000
     launch_rounds: int = 100
-    actor_steps: int = 2_000_000_000
     runs: int = 1_000_000
     rows: int = 5_000_000
+
+    def value(self, name: str) -> int:
+        """The limit `name` in force; the products follow `actors` unless set themselves."""
+        own = getattr(self, name)
+        return own if own is not None else _PER_ACTOR[name] * self.actors
+
+
+#: products of actors whose limits follow the `actors` limit unless set (see Limits)
+_PER_ACTOR = {"actor_proposals": 10, "ties": 40, "actor_steps": 8_000}
 
 
 NAMES = tuple(f.name for f in dataclasses.fields(Limits))
@@ -123,6 +135,8 @@ def configure(limits: Limits | None = None, **changes: int) -> Limits:
     _current = dataclasses.replace(limits or _current, **{k: int(v) for k, v in changes.items()})
     os.environ[ENVIRONMENT] = ",".join(f"{name}={getattr(_current, name)}" for name in NAMES
                                        if getattr(_current, name) != getattr(Limits(), name))
+    if not os.environ[ENVIRONMENT]:
+        del os.environ[ENVIRONMENT]
     return previous
 
 
@@ -138,7 +152,7 @@ def raised(**changes: int):
 
 def check(name: str, value: int, file: str, field: str, what: str = "") -> None:
     """Raise InputError if `value` exceeds the limit `name`, saying how to raise it."""
-    limit = getattr(_current, name)
+    limit = _current.value(name)
     if value > limit:
         raise InputError(problem(file, field, f"{what or 'a value'} of at most {limit:,} "
                                  f"(limit `{name}`; to go beyond it, pass --limit {name}=N "
@@ -171,20 +185,20 @@ def read_file(path: str | os.PathLike, what: str = "file", limit: str = "file_by
             found = "a folder" if path.is_dir() else "nothing"
             raise InputError(problem(path, "", f"an existing {what} (found {found} there)"))
         size = path.stat().st_size
-        if size > getattr(_current, limit):
-            check(limit, size, str(path), "", f"a {what} (bytes)")
+        check(limit, size, str(path), "", f"a {what} (bytes)")
         with path.open("rb") as handle:
-            return handle.read(getattr(_current, limit) + 1)
+            return handle.read(_current.value(limit) + 1)
     except OSError as exc:
         raise InputError(problem(path, "", f"a readable {what} ({exc.strerror or exc})")) from None
 
 
 def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8",
-           what: str = "file") -> str:
+           what: str = "file", other: str = "") -> str:
     """Text of `data`: UTF-8 (a byte-order mark is dropped) unless told otherwise.
 
     A UTF-16 file is recognised by its byte-order mark; anything else that is not
-    text in the encoding names the line and byte, so the user can re-save the file.
+    text in the encoding names the line and byte, so the user can re-save the file
+    (or, where `other` says how, name its encoding).
     """
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
@@ -198,7 +212,7 @@ def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8",
         name = encoding.removesuffix("-sig")
         raise InputError(problem(path, f"line {line}", f"a {what} in {name} text (byte "
                                  f"0x{data[exc.start]:02x} at offset {exc.start} is not; "
-                                 "re-save it as UTF-8)")) from None
+                                 f"re-save it as UTF-8{other})")) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputError(problem(path, f"line {line}", f"a {what} of text (found a NUL "

@@ -7,6 +7,7 @@ broken table; the `provisional` column lists values that were estimated.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim import limits
 from sim.errors import InputError, problem
 
 #: 0/1 columns of the state roster that are memberships (usable in `member_of`).
@@ -99,10 +101,12 @@ def locate(name_or_path: str, base_dir: Path | None = None) -> Path:
 def _read(path: Path, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(problem(path, "", f"an existing {what} CSV file (or a packaged name)"))
+    text = limits.decode(limits.read_file(path, f"{what} CSV file", "table_bytes"), path,
+                         what=f"{what} CSV file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(problem(path, "", f"a readable UTF-8 CSV file ({exc})")) from exc
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(problem(path, "", f"a readable CSV file ({exc})")) from exc
 
 
 def _require(frame, path, columns) -> list:

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.runs.store import atomic_path, write_text  # noqa: E402
@@ -146,11 +147,17 @@ def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
 def sufficiency_curves(table: pd.DataFrame, proposal: str):
     """CI half-width of each outcome against replications (log-log, 1/sqrt(n) guide)."""
     mine = table[table["proposal"] == proposal]
+    # an outcome whose mean is 0 has no relative width; where every run agrees it is 0
+    shown = mine[np.isfinite(mine["relative_half_width"].to_numpy(float))]
     fig, ax = plt.subplots(figsize=(4.8, 3.4), constrained_layout=True)
-    for i, (metric, group) in enumerate(mine.groupby("metric", sort=False)):
+    for i, (metric, group) in enumerate(shown.groupby("metric", sort=False)):
         ax.plot(group["replications"], group["relative_half_width"], label=metric, **_style(i))
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    if (shown["relative_half_width"] > 0).any():
+        ax.set_yscale("log")
+    if shown.empty:
+        ax.text(0.5, 0.5, "no outcome varies between runs", transform=ax.transAxes,
+                ha="center")
     ax.set_xlabel("replications (runs)")
     ax.set_ylabel("95% CI half-width / mean")
     ax.grid(True, which="both", color="0.9", linewidth=0.6)

@@ -12,6 +12,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from sim.data.roster import load_states
 from sim.scenario.spec import KINDS, ScenarioSpec
 
 
@@ -89,7 +90,8 @@ def format_summary(summary: dict, spec: ScenarioSpec) -> str:
         for at, measures in points.items():
             row = [at]
             row += [_cell(measures.get(f"signers_{k}"), digits, runs) for k in KINDS]
-            row += [_cell(measures.get(m), 2, runs) for m in ("share_states", "share_gdp")]
+            # three digits: 0.326 (63 of 193) must not read as a third next to "not reached"
+            row += [_cell(measures.get(m), 3, runs) for m in ("share_states", "share_gdp")]
             row += [_cell(measures.get(f"state_signers_{b}"), digits, runs) for b in blocs]
             table.append(row)
         widths = [max(len(r[i]) for r in table) for i in range(len(header))]
@@ -97,14 +99,17 @@ def format_summary(summary: dict, spec: ScenarioSpec) -> str:
                   for r in table]
         end = points["end"]
         tip = end.get("tipping_step")
-        if tip and tip["runs"]:
-            step = tip["mean"]
-            lines.append(f"  tipping point (1/3 of states) reached in "
-                         f"{end['tipping_reached']['mean']:.0%} of runs, at step "
-                         f"{_cell(tip, 1 if runs > 1 else 0, runs)}"
-                         + (f" ({spec.timeline.date_of_step(int(step))})" if runs == 1 else ""))
+        states = len(load_states(spec.world.states.roster, spec.base_dir))
+        what = f"tipping point (a third of states: {math.ceil(states / 3)} of {states})"
+        if tip and tip["runs"] and runs == 1:
+            step = int(tip["mean"])
+            lines.append(f"  {what} reached at step {step} ({spec.timeline.date_of_step(step)})")
+        elif tip and tip["runs"]:
+            lines.append(f"  {what} reached in {tip['runs']} of {runs} runs "
+                         f"({tip['runs'] / runs:.0%}), at step {_cell(tip, 1, runs)}")
         else:
-            lines.append("  tipping point (1/3 of states) not reached")
+            lines.append(f"  {what} not reached" + (f" in any of {runs} runs" if runs > 1
+                                                    else ""))
         joined = [(m.removeprefix("joined_"), s["mean"]) for m, s in end.items()
                   if m.startswith("joined_")]
         if joined:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sim.data.roster import CATEGORY_COLUMN, Table, load_named, load_states, slug
-from sim.errors import InputError, Problem, did_you_mean, problem
+from sim.errors import InputError, Problem, did_you_mean, os_problem, problem
 from sim.scenario.spec import ScenarioSpec, Selector
 
 #: attributes every actor has, usable in `where`
@@ -102,6 +102,9 @@ def _tables(spec: ScenarioSpec, source_of) -> tuple[Table, dict[str, Table]]:
     def load(field: str, value: str, loader, *args):
         try:
             return loader(*args)
+        except OSError as exc:  # e.g. a name over 255 bytes
+            raise InputError(problem(source_of(field), field, "a table the system can open: "
+                                     f"{os_problem(exc).expected}", value)) from None
         except InputError as exc:
             missing = [p for p in exc.problems if "existing" in p.expected]
             if not missing:

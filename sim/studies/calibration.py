@@ -21,6 +21,7 @@ signed is within the tolerance of the value.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +36,7 @@ from sim.metrics import checkpoint_label
 from sim.runs.runner import derive_seed, run_batch, spec_for
 from sim.scenario.loading import load_model_file
 from sim.scenario.spec import TimePoint
-from sim.studies.backends import TaskError, execute, run_all
+from sim.studies.backends import TaskError, default_workers, estimate, execute, run_all
 
 
 class Spec(BaseModel):
@@ -228,7 +229,11 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
 
     current = _current_values(scenario, names)
     spec = spec_for(scenario, base)
+    started = time.perf_counter()
     _check_observable(calibration, scenario, base, Path(targets_path))
+    log(f"calibration: {search_runs(calibration)} runs; " + estimate(
+        search_runs(calibration), time.perf_counter() - started,
+        1 if backend == "serial" else workers or default_workers()))
     history: list[dict] = []
 
     def score(stage: str, candidates: list[dict], replications: int) -> tuple[float, dict]:
@@ -267,6 +272,15 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
             "current": current, "loss": loss(values, calibration), "fit": table,
             "search": pd.DataFrame(history), "seeds": final_seeds,
             "steps": pd.concat([batch["steps"] for batch in batches], ignore_index=True)}
+
+
+def search_runs(calibration: CalibrationSpec) -> int:
+    """Runs of a calibration: the candidates of every stage x their replications, then the
+    final fit (so a user knows what Ctrl-C would stop)."""
+    search = calibration.search
+    return ((search.explore.candidates + 1) * search.explore.replications
+            + search.refine.rounds * (search.refine.candidates + 1) * search.refine.replications
+            + calibration.replications)
 
 
 def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:

@@ -68,7 +68,8 @@ class Span(Spec):
 
     def count(self) -> float:
         """How many values, computed without making them (may be huge or inf)."""
-        return math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+        steps = (self.stop - self.start) / self.step
+        return math.floor(steps + 1e-9) + 1 if math.isfinite(steps) else math.inf
 
     def values(self) -> list[float]:
         return [round(self.start + i * self.step, 12) for i in range(max(self.count(), 0))]

@@ -100,7 +100,8 @@ def read_observed(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
     below the header); every structural problem is an InputError naming file and row."""
     path = Path(path)
     data = limits.read_file(path, "CSV file of observed outcomes", "table_bytes")
-    text = limits.decode(data, path, encoding, what="CSV file")
+    text = limits.decode(data, path, encoding, what="CSV file",
+                         other=", or give its encoding, e.g. --encoding latin-1")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     bound = limits.current().rows
     try:

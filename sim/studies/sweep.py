@@ -87,6 +87,10 @@ class Progress:
             print(file=self.stream)
 
 
+#: space set aside while a sweep writes, freed to record a failure when the disk is full
+RESERVE_BYTES = 1 << 20
+
+
 def _batches(todo: list[RunTask], size: int) -> list[tuple]:
     """Runs of one point grouped into tasks of `size` runs."""
     by_point: dict[int, list[RunTask]] = {}
@@ -211,17 +215,23 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
     out = Path(out)
     planned = plan(path)
     with folder_lock(out, "sweep folder"):
-        manifest = {"status": "starting"}
+        reserve = out / ".reserve"  # room to record a failure on a disk that fills up
         try:
+            reserve.write_bytes(b"\0" * RESERVE_BYTES)
             manifest = _sweep(planned, path, out, backend, workers, scheduler, resume, log,
                               quiet)
         except OSError as exc:
-            reason = str(os_problem(exc))
-            with contextlib.suppress(OSError):  # a full disk may refuse this too
-                write_json(out / "manifest.json", {**manifest, "status": "failed",
+            reason = (f"{os_problem(exc).expected}, while writing "
+                      f"{Path(exc.filename).parent if exc.filename else 'its files'}")
+            with contextlib.suppress(OSError):
+                reserve.unlink()
+            with contextlib.suppress(OSError, InputError):  # best effort
+                write_json(out / "manifest.json", {**read_manifest(out), "status": "failed",
                                                    "reason": reason})
-            raise InputError(problem(out, "--out", "a folder the sweep can write: "
-                                     + reason)) from None
+            raise InputError(problem(out, "--out", reason)) from None
+        finally:
+            with contextlib.suppress(OSError):
+                reserve.unlink()
     return load_results(out) if load else manifest
 
 
