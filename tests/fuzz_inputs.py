@@ -65,12 +65,12 @@ def _load(path: Path) -> dict:
     return _absolute(yaml.safe_load(path.read_text(encoding="utf-8")), path.parent)
 
 
-SCENARIO_FILES = [DATA / "tiny.yaml", *sorted(SCENARIOS.glob("*.yaml"))]
+SCENARIO_FILES = [DATA / "tiny.yaml", DATA / "minimal.yaml", *sorted(SCENARIOS.glob("*.yaml"))]
 BASE_SCENARIOS = [_load(p) for p in SCENARIO_FILES]
 #: scenarios that run fast enough to be run by the fuzz suite (the tiny world, or a
 #: one-line variant of the baseline)
-RUNNABLE = [_load(DATA / "tiny.yaml"), _load(SCENARIOS / "states_only.yaml"),
-            _load(SCENARIOS / "narrow_scope.yaml")]
+RUNNABLE = [_load(DATA / "tiny.yaml"), _load(DATA / "minimal.yaml"),
+            _load(SCENARIOS / "states_only.yaml"), _load(SCENARIOS / "narrow_scope.yaml")]
 BASE_EXPERIMENTS = [_load(p) for p in sorted(EXPERIMENTS.glob("*.yaml")) if p.stem != "targets"]
 BASE_TARGETS = _load(EXPERIMENTS / "targets.yaml")
 
@@ -362,7 +362,7 @@ SCENARIO_ARGUMENT = st.one_of(st.sampled_from([str(DATA / "tiny.yaml"), "tiny", 
 
 @st.composite
 def compare_case(draw) -> Case:
-    path, files = draw(file_argument("scenario.yaml", scenario_bytes(RUNNABLE[:1], rounds=1)))
+    path, files = draw(file_argument("scenario.yaml", scenario_bytes(RUNNABLE[:2], rounds=1)))
     others = draw(st.lists(SCENARIO_ARGUMENT, min_size=0, max_size=2))
     return Case(["compare", path, *others, "--reps", draw(REPS), "--steps", "3",
                  "--seed", draw(SEEDS), *SERIAL], files)
@@ -370,7 +370,7 @@ def compare_case(draw) -> Case:
 
 @st.composite
 def replications_case(draw) -> Case:
-    path, files = draw(file_argument("scenario.yaml", scenario_bytes(RUNNABLE[:1], rounds=1)))
+    path, files = draw(file_argument("scenario.yaml", scenario_bytes(RUNNABLE[:2], rounds=1)))
     out = draw(st.sampled_from([[], ["--out", "{dir}/reps"]]))
     return Case(["replications", path, "--reps", draw(REPS), "--steps", "3", *out, *SERIAL],
                 files)

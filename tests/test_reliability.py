@@ -144,7 +144,7 @@ def test_4_integer_of_5000_digits_on_the_command_line():
     ("metadata:\n  start: 2018-02-30\n", "metadata.start"),
     ("proposals:\n  call:\n    launch: 2018-11-12T25:61:00\n", "proposals.call.launch"),
     ("report:\n  checkpoints: [2020-13-01]\n", "report.checkpoints.0"),
-])
+], ids=["february_30", "hour_25", "month_13"])
 def test_5_impossible_unquoted_dates_name_their_field(tmp_path, body, field):
     fails_cleanly("validate", extends_tiny(tmp_path, body), needles=(field, "date"))
 
@@ -307,7 +307,8 @@ def tiny_results(tmp_path_factory) -> Path:
     ("actor,proposal,signed,by\nAAA,call,1,9999-12-31\n", ("row 2: by", "inside the run")),
     ("actor,proposal,signed\nacme_corp,code,1\n", ("row 2: actor", "may sign code")),
     ("actor,proposal,signed\nAAA,call\n", ("line 2", "3 values")),
-])
+], ids=["empty", "unclosed_quote", "header_only", "duplicate_rows", "duplicate_columns",
+        "year_1", "year_9999", "firm_on_states_only", "ragged"])
 def test_10_malformed_observed_tables(tiny_results, tmp_path, text, needles):
     path = tmp_path / "observed.csv"
     path.write_text(text, encoding="utf-8")
@@ -656,3 +657,24 @@ def _leaves(data):
             yield from _leaves(value)
     else:
         yield data
+
+
+# --- found by a generator outside the project ------------------------------------------
+
+
+def test_a_scenario_whose_only_proposal_is_deleted_is_refused(tmp_path):
+    """`proposals: {paris_call: null}` deletes the only proposal: an error, not a crash."""
+    path = variant(tmp_path, f"extends: {BASELINE}\nproposals:\n  paris_call:\n")
+    fails_cleanly("validate", path, needles=("proposals", "at least one entry"))
+
+
+def test_the_smallest_scenario_runs_compares_and_replicates(tmp_path):
+    """No blocs and no signer at all: every command that draws or tabulates still works."""
+    minimal = DATA / "minimal.yaml"
+    for argv in (["run", minimal, "--reps", 2, "--format", "json"],
+                 ["compare", minimal, minimal, "--reps", 2, "--out", tmp_path / "compare",
+                  "--backend", "serial"],
+                 ["replications", minimal, "--reps", 3, "--out", tmp_path / "reps",
+                  "--backend", "serial"]):
+        code, _, err = run_cli(*argv)
+        assert code == 0, err

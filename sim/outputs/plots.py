@@ -126,11 +126,14 @@ def coverage_curves(runs: dict[str, pd.DataFrame] | pd.DataFrame, proposal: str)
 
 def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
     """Kaplan-Meier P(signed by date) per kind; one line and 95% band per scenario."""
-    mine = curves[curves["proposal"] == proposal]
-    kinds = [k for k in KINDS if k in set(mine["kind"])]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.4 * len(kinds), 3.2),
+    mine = curves[curves["proposal"] == proposal] if len(curves) else curves
+    kinds = [k for k in KINDS if k in set(mine.get("kind", ()))]
+    fig, axes = plt.subplots(1, max(len(kinds), 1), figsize=(3.4 * max(len(kinds), 1), 3.2),
                              constrained_layout=True, squeeze=False)
-    for ax, kind in zip(axes[0], kinds, strict=True):
+    if not kinds:  # nobody signed in any run: no event to draw a curve from
+        axes[0][0].text(0.5, 0.5, "no actor signed in any run", ha="center",
+                        transform=axes[0][0].transAxes)
+    for ax, kind in zip(axes[0][:len(kinds)], kinds, strict=True):
         for i, (label, curve) in enumerate(mine[mine["kind"] == kind].groupby("scenario",
                                                                             sort=False)):
             ax.step(curve["date"], curve["signed"], where="post", label=label, **_style(i))
@@ -140,7 +143,8 @@ def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
         ax.set_ylim(0, 1)
         _dates_axis(ax)
     axes[0][0].set_ylabel("P(signed by date)")
-    axes[0][0].legend(fontsize=8, frameon=False)
+    if kinds:
+        axes[0][0].legend(fontsize=8, frameon=False)
     return fig
 
 

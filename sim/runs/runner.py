@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.errors import InputError, boundary, problem
 from sim.metrics import run_metrics
 from sim.model import NormDiplomacyModel
 from sim.runs.record import RunRecord, actors_table, stamp, votes_table
@@ -56,6 +57,7 @@ def resolve(scenario: str | Path | ScenarioSpec, overrides: Mapping[str, Any] | 
 
 
 
+@boundary
 def run(
     scenario: str | Path | ScenarioSpec = "paris_call_2018",
     *,
@@ -77,6 +79,9 @@ def run(
         >>> record.metrics.query("metric == 'signers_state' and at == 'end'")
     """
     spec = resolve(scenario, overrides, steps)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**63):
+        raise InputError(problem("seed", "", "a whole number from 0 to 2^63 - 1", seed))
     return run_spec(spec, spec.metadata.seed if seed is None else int(seed), decision=decision)
 
 

@@ -66,6 +66,7 @@ _TYPES = {
     "model_type": "a mapping of fields",
     "model_attributes_type": "a mapping of fields",
     "finite_number": "a finite number",
+    "too_short": "at least one entry",
 }
 
 

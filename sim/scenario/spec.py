@@ -396,7 +396,7 @@ class ScenarioSpec(Spec):
     blocs: dict[Identifier, Bloc] = {}
     world: World = World()
     initiatives: dict[Identifier, Initiative] = {}
-    proposals: dict[Identifier, Proposal]
+    proposals: dict[Identifier, Proposal] = Field(min_length=1)
     behaviour: Behaviour = Behaviour()
     events: dict[Identifier, Event] = {}
 

@@ -31,7 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
-from sim.errors import InputError, problem
+from sim.errors import InputError, boundary, problem
 from sim.metrics import checkpoint_label
 from sim.runs.runner import derive_seed, run_batch, spec_for
 from sim.scenario.loading import load_model_file
@@ -216,6 +216,7 @@ def _stage(scenario, base, candidates, seeds, backend, workers, log) -> list[dic
     return [{"candidate": candidates[i], "metrics": batch["metrics"]} for i, batch in results]
 
 
+@boundary
 def calibrate(targets_path: str | Path, *, backend: str = "process", workers: int | None = None,
               log=print) -> dict:
     """Run the search and the final fit; return the fit table and the best coefficients."""

@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import InputError, problem
+from sim.errors import InputError, boundary, problem
 from sim.runs.store import addressed_file, file_sha256
 
 TABLES = ("runs", "metrics", "steps")
@@ -242,6 +242,7 @@ def read_manifest(directory: Path) -> dict:
     return manifest if isinstance(manifest, dict) else {}
 
 
+@boundary
 def load_results(directory: str | Path) -> SweepResult:
     """Everything a finished (or interrupted) sweep wrote, checked, in a fixed order.
 
