@@ -95,9 +95,11 @@ def test_kill_9_during_a_sweep_then_resume_equals_an_uninterrupted_run(tmp_path,
     assert result.manifest["status"] == "complete"
 
 
-@pytest.mark.parametrize("command", ["sweep", "sensitivity"])
+@pytest.mark.parametrize(("command", "backend"), [("sweep", "process"),
+                                                   ("sensitivity", "process"),
+                                                   ("sweep", "dask")])
 def test_ctrl_c_stops_within_5_s_keeps_finished_runs_and_exits_130(tmp_path, reference,
-                                                                   command):
+                                                                   command, backend):
     if command == "sweep":
         spec = baseline_experiment(tmp_path)
     else:
@@ -108,7 +110,7 @@ def test_ctrl_c_stops_within_5_s_keeps_finished_runs_and_exits_130(tmp_path, ref
                                        "behaviour.state.peers": {
                                            "distribution": {"uniform": [0.0, 0.5]}}})
     out = tmp_path / "out"
-    process = start(command, spec, "--out", out, "--workers", 2)
+    process = start(command, spec, "--out", out, "--workers", 2, "--backend", backend)
     wait_for_shards(process, out, 3)
     code, err, seconds = interrupt(process, signal.SIGINT)
     assert code == 130, err

@@ -8,6 +8,7 @@ need an order sort by index. Dask is imported only when asked for.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
@@ -96,6 +97,20 @@ def execute(function: Callable[..., Any], tasks: Iterable[tuple], *, backend: st
     yield from _dask(function, tasks, workers, scheduler, limit, bounds)
 
 
+@contextlib.contextmanager
+def _interrupts_ignored_by_children():
+    """Start processes that ignore Ctrl-C (they inherit the ignoring): the caller stops
+    them when it is interrupted, so they print no tracebacks of their own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _ignore_interrupts() -> None:
     """Workers leave Ctrl-C to the parent, which stops them (no worker tracebacks)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -171,8 +186,9 @@ def _dask(function, tasks, workers, scheduler, limit, bounds) -> Iterator[tuple[
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        with _interrupts_ignored_by_children():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         client = Client(cluster)
     else:
         client = Client(scheduler)
