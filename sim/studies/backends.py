@@ -209,7 +209,19 @@ def _dask(function, tasks, workers, scheduler, limit, bounds) -> Iterator[tuple[
                 new = client.submit(_guarded, function, following[1], bounds, pure=False)
                 futures[new] = following[0]
                 queue.add(new)
+    except BaseException:  # Ctrl-C or the caller stopped: end the workers we started, quietly
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+                client.run(_quiet_worker_logs)  # a closing scheduler is not news to them
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _quiet_worker_logs() -> None:
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
