@@ -38,7 +38,8 @@ def estimate(runs: int, seconds_per_run: float, workers: int) -> str:
     rate = 1 / seconds_per_run if seconds_per_run > 0 else math.inf
     return (f"{runs} runs at about {seconds_per_run:.2f} s per run ({rate:.1f} runs/s per "
             f"worker, measured just now): estimated {duration(runs * seconds_per_run / parallel)}"
-            f" on {parallel} worker{'s' if parallel > 1 else ''}")
+            f" on {parallel} worker{'s' if parallel > 1 else ''} (longer if other work shares "
+            "the cores)")
 
 
 def default_workers() -> int:
