@@ -563,9 +563,9 @@ def _streaming_peak(spec: Path, out: Path, monkeypatch) -> int:
         real_update(self, done, failed)
         gc.collect()
 
-    def compact_(directory):
+    def compact_(directory, record):
         seen["peak"] = tracemalloc.get_traced_memory()[1]
-        real_compact(directory)
+        return real_compact(directory, record)
 
     monkeypatch.setattr(sim.studies.sweep.Progress, "update", update)
     monkeypatch.setattr(sim.studies.sweep, "compact", compact_)

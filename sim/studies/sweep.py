@@ -301,12 +301,15 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
     }
     write_json(out / "manifest.json", {**manifest, "shards": shards})
 
+    failures: dict[str, dict] = {}  # the first failed runs, for the manifest
+    _note_failures(failures, finished)
     if invalid:
         log(f"{len(invalid)} runs of {len({t.point for t in invalid})} points with invalid "
             f"overrides are recorded as failed; first: {invalid[0].invalid}")
-        shards += write_shard(out, {"runs": pd.DataFrame([
-            {**t.model_dump(exclude={"invalid"}), "status": "failed", "error": t.invalid,
-             "seconds": 0.0, "host": ""} for t in invalid])})
+        rows = pd.DataFrame([{**t.model_dump(exclude={"invalid"}), "status": "failed",
+                              "error": t.invalid, "seconds": 0.0, "host": ""} for t in invalid])
+        shards += write_shard(out, {"runs": rows})
+        _note_failures(failures, rows)
     by_index = {p.index: p for p in points}
     batches = _batches(todo, size)
     tables = ("metrics", "steps") if spec.keep_steps else ("metrics",)
@@ -339,6 +342,7 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
                                                  "error": f"{result.kind}: {result.message}",
                                                  "seconds": 0.0, "host": ""} for t in chunk])}
             shards += write_shard(out, result)
+            _note_failures(failures, result["runs"])
             batch_failed = int((result["runs"]["status"] == "failed").sum())
             computed += len(result["runs"]) - batch_failed
             failed += batch_failed
@@ -349,7 +353,7 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
         status = "complete_with_failures" if failed else "complete"
     except KeyboardInterrupt:
         log("\ninterrupted: finished runs are kept; continue with --resume")
-        record(status="interrupted", failures=_failures(out))
+        record(status="interrupted", failures=list(failures.values()))
         raise
     except BaseException as exc:
         if not isinstance(exc, OSError):
@@ -362,21 +366,24 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
 
     def merged(entries: list[dict]) -> None:
         shards[:] = entries
-        record(status=status, failures=_failures(out))
+        record(status=status, failures=list(failures.values()))
 
-    merged(compact(out, record=merged))
+    compact(out, record=merged)
     log(f"{computed} runs computed, {reused} reused, {failed} failed in {duration(elapsed)}; "
         f"results in {out}/")
     return {**manifest, "shards": shards}
 
 
-def _failures(out: Path, limit: int = 20) -> list[dict]:
-    runs = finished_runs(out)
+def _note_failures(failures: dict[str, dict], runs: pd.DataFrame, limit: int = 20) -> None:
+    """Keep the first `limit` failed runs by run id; a run that succeeds leaves the list."""
     if runs.empty or "status" not in runs:
-        return []
-    bad = runs[runs["status"] == "failed"].head(limit)
-    return [{"run_id": r.run_id, "point": int(r.point), "replicate": int(r.replicate),
-             "seed": int(r.seed), "error": r.error} for r in bad.itertuples()]
+        return
+    for run_id in runs.loc[runs["status"] == "ok", "run_id"]:
+        failures.pop(run_id, None)
+    for row in runs[runs["status"] == "failed"].head(max(0, limit - len(failures))).itertuples():
+        failures[row.run_id] = {"run_id": row.run_id, "point": int(row.point),
+                                "replicate": int(row.replicate), "seed": int(row.seed),
+                                "error": row.error}
 
 
 __all__ = ["dry_run", "plan", "sweep"]
