@@ -51,7 +51,8 @@ class Limits:
             unless set, 8,000 x `actors`.
         steps: steps of one run.
         launch_rounds: decision rounds at a proposal's launch.
-        runs: runs of one experiment, replicate set or comparison.
+        runs: runs of one experiment, replicate set or comparison (a plan of 200,000
+            runs takes about 300 MB and a few seconds to make before the first run).
         rows: rows of one observed-outcomes table.
     """
 
@@ -67,7 +68,7 @@ class Limits:
     actor_steps: int | None = None
     steps: int = 10_000
     launch_rounds: int = 100
-    runs: int = 1_000_000
+    runs: int = 200_000
     rows: int = 5_000_000
 
     def value(self, name: str) -> int:

@@ -103,18 +103,13 @@ def read_observed(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
     text = limits.decode(data, path, encoding, what="CSV file",
                          other=", or give its encoding, e.g. --encoding latin-1")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    bound = limits.current().rows
     try:
         header = next(reader, None)
-        records = []
-        for record in reader:
-            if record and any(cell.strip() for cell in record):
-                records.append((reader.line_num, record))
-            if len(records) > bound:
-                limits.check("rows", len(records), str(path), "", "a table of observations")
+        records = [r for r in reader if r and (len(r) > 1 or r[0].strip())]
     except csv.Error as exc:
         raise InputError(problem(path, f"line {reader.line_num}", f"a CSV table ({exc})")) \
             from None
+    limits.check("rows", len(records), str(path), "", "a table of observations")
     if not header:
         raise InputError(problem(path, "", "a CSV table with a header line "
                                  "(actor, proposal, signed [, by] or vote); the file is empty"))
@@ -130,18 +125,28 @@ def read_observed(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
     if not records:
         raise InputError(problem(path, "", "at least one row of observations below the "
                                  "header"))
-    ragged = [(line, record) for line, record in records if len(record) != len(header)]
+    ragged = sum(len(record) != len(header) for record in records)
     if ragged:
-        line, record = ragged[0]
+        line, found = _first_ragged(text, len(header))
         raise InputError(problem(path, f"line {line}", f"{len(header)} values as in the "
-                                 f"header (found {len(record)}"
-                                 + (f"; and {len(ragged) - 1} more lines like it)"
-                                    if len(ragged) > 1 else ")")))
-    frame = pd.DataFrame([record for _, record in records], columns=header, dtype=str)
+                                 f"header (found {found}"
+                                 + (f"; and {ragged - 1} more lines like it)"
+                                    if ragged > 1 else ")")))
+    frame = pd.DataFrame(records, columns=header, dtype=str)
     frame.index = pd.RangeIndex(2, len(frame) + 2)
     for column in ("actor", "proposal", "signed", "vote", "by"):
         frame[column] = frame[column].str.strip() if column in frame else ""
     return frame
+
+
+def _first_ragged(text: str, width: int) -> tuple[int, int]:
+    """Line and length of the first record whose length differs from the header's."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    for record in reader:
+        if record and (len(record) > 1 or record[0].strip()) and len(record) != width:
+            return reader.line_num, len(record)
+    return reader.line_num, width
 
 
 def _load_run(directory: Path):
