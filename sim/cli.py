@@ -223,6 +223,64 @@ def replications_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("design")
+def design_command(args: argparse.Namespace) -> int:
+    from sim.outputs.exploration import write_design
+    from sim.outputs.tables import to_markdown
+    from sim.studies.design import design, load_design, plan_counts
+
+    at = int(args.at) if args.at and args.at.isdigit() else args.at
+    problem_ = load_design(args.spec, args.scenario, proposal=args.proposal,
+                           objective=args.objective, at=at, constraints=args.constraint,
+                           samples=args.samples, rounds=args.rounds, per_round=args.per_round,
+                           replications=args.replications, seed=args.seed)
+    counts = plan_counts(problem_)
+    if args.dry_run:
+        print(f"design {problem_.spec.name}: {counts['texts']} texts of {problem_.proposal} "
+              f"({counts['first_stage']} in the first stage) x {counts['replications']} "
+              f"replications = {counts['runs']} runs; support {problem_.spec.objective} at "
+              f"{problem_.at_label}")
+        return 0
+    out = args.out or Path("results") / f"design_{problem_.spec.name}"
+    try:
+        result = design(problem_, out, backend=args.backend, workers=args.workers,
+                        scheduler=args.scheduler, resume=args.resume)
+    except KeyboardInterrupt:
+        return 130
+    write_design(result, out)
+    plan, texts = result.plan, result.texts
+    rate = f", {plan['runs_per_s']} runs/s" if plan["runs_per_s"] else ""
+    print(f"{plan['texts']} texts x {plan['replications']} replications = {plan['runs']} runs "
+          f"({plan['runs_computed']} computed in {plan['elapsed_s']:.0f} s{rate}); support: "
+          f"{plan['objective']} at {plan['at']}"
+          + (f"; constraints: {', '.join(plan['constraints'])}" if plan["constraints"] else ""))
+    columns = ["text", "origin", "objective", "objective_ci", "breadth", "bindingness",
+               "distance", "open_to", "scope"]
+    front = texts[texts["front"]].sort_values("objective", ascending=False)
+    print(f"\nPareto front of support against ambition ({len(front)} texts):\n")
+    print(to_markdown(front[columns].round(3)))
+    print("\nthe text as written:\n")
+    print(to_markdown(texts.loc[[result.reference], columns].round(3)))
+    print(f"\ntables and figure written to {out}/")
+    return 0
+
+
+@command("discover")
+def discover_command(args: argparse.Namespace) -> int:
+    from sim.outputs.exploration import format_discovery, write_discovery
+    from sim.studies.discovery import discover
+
+    found = discover(args.results, args.outcome, at=args.at, proposal=args.proposal,
+                     threshold=args.threshold, below=args.below,
+                     min_coverage=args.min_coverage, peel_alpha=args.peel_alpha,
+                     mass_min=args.mass_min)
+    print(format_discovery(found))
+    out = args.out or Path(args.results) / f"discovery_{args.outcome}"
+    write_discovery(found, out)
+    print(f"\nfigure and tables written to {out}/")
+    return 0
+
+
 @command("dashboard")
 def dashboard_command(args: argparse.Namespace) -> int:
     from sim.dashboard.server import main as dashboard_main
@@ -303,6 +361,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path)
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=int)
+
+    p = sub.add_parser("design", help="search a proposal's texts for support against ambition")
+    p.add_argument("scenario", help="scenario YAML file (or a shipped scenario name)")
+    p.add_argument("--spec", type=Path, help="design file: the space of texts, objective, "
+                   "constraints, search budget (see experiments/design_paris_call_2018.yaml)")
+    p.add_argument("--proposal", help="the proposal whose text is searched (default: the first)")
+    p.add_argument("--objective", help="support to maximise: a metric or a weighted sum, e.g. "
+                   "share_states or '0.5*joined_IND + 0.5*joined_BRA'")
+    p.add_argument("--constraint", action="append", metavar="NAME>=VALUE",
+                   help="a bound on a mean metric or on ambition (breadth, bindingness, "
+                   "distance), e.g. joined_IND>=0.5; repeatable")
+    p.add_argument("--at", help="time point of support: a date, a step or 'end'")
+    p.add_argument("--samples", type=int, help="quasi-random texts in the first stage")
+    p.add_argument("--rounds", type=int, help="rounds of edits of texts on the front")
+    p.add_argument("--per-round", type=int, help="new texts per round")
+    p.add_argument("--replications", type=int, help="runs per text (common random numbers)")
+    p.add_argument("--seed", type=int, help="root seed")
+    p.add_argument("--out", type=Path, help="results directory (default: results/design_<name>)")
+    p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--resume", action="store_true", help="reuse runs already finished in --out")
+    p.add_argument("--dry-run", action="store_true", help="print the run count only")
+
+    p = sub.add_parser("discover", help="scenario discovery (PRIM, CART) on a sweep's results")
+    p.add_argument("results", help="a sweep's --out directory")
+    p.add_argument("--outcome", required=True, help="a metric, e.g. joined_IND or share_gdp")
+    p.add_argument("--threshold", required=True, type=float,
+                   help="the outcome holds at or above this value (at or below with --below)")
+    p.add_argument("--below", action="store_true", help="the outcome holds at or below")
+    p.add_argument("--at", default="end", help="'end' or a checkpoint date (default: end)")
+    p.add_argument("--proposal", help="the proposal (default: the only one)")
+    p.add_argument("--min-coverage", type=float, default=0.5,
+                   help="the chosen box is the densest with at least this coverage")
+    p.add_argument("--peel-alpha", type=float, default=0.05, help="share peeled per PRIM step")
+    p.add_argument("--mass-min", type=float, default=0.05,
+                   help="smallest box (and CART leaf), as a share of runs")
+    p.add_argument("--out", type=Path,
+                   help="where to write (default: RESULTS/discovery_<outcome>)")
 
     p = sub.add_parser("dashboard", help="the interactive Solara dashboard (127.0.0.1 by default)")
     from sim.dashboard.server import configure_parser
