@@ -232,6 +232,7 @@ def design_command(args: argparse.Namespace) -> int:
     at = int(args.at) if args.at and args.at.isdigit() else args.at
     problem_ = load_design(args.spec, args.scenario, proposal=args.proposal,
                            objective=args.objective, at=at, constraints=args.constraint,
+                           track=args.track,
                            samples=args.samples, rounds=args.rounds, per_round=args.per_round,
                            replications=args.replications, seed=args.seed)
     counts = plan_counts(problem_)
@@ -254,13 +255,16 @@ def design_command(args: argparse.Namespace) -> int:
           f"({plan['runs_computed']} computed in {plan['elapsed_s']:.0f} s{rate}); support: "
           f"{plan['objective']} at {plan['at']}"
           + (f"; constraints: {', '.join(plan['constraints'])}" if plan["constraints"] else ""))
-    columns = ["text", "origin", "objective", "objective_ci", "breadth", "bindingness",
-               "distance", "open_to", "scope"]
+    columns = ["text", "origin", "objective", "objective_ci", "versus_written",
+               "versus_written_ci", *problem_.track, "breadth", "bindingness", "distance",
+               "open_to", "scope"]
     front = texts[texts["front"]].sort_values("objective", ascending=False)
     print(f"\nPareto front of support against ambition ({len(front)} texts):\n")
     print(to_markdown(front[columns].round(3)))
-    print("\nthe text as written:\n")
-    print(to_markdown(texts.loc[[result.reference], columns].round(3)))
+    edits = texts[texts["origin"].isin(["as written", "one edit"])]
+    print("\nthe text as written and its one-edit variants (differences paired on the "
+          "same seeds):\n")
+    print(to_markdown(edits[columns].round(3)))
     print(f"\ntables and figure written to {out}/")
     return 0
 
@@ -372,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--constraint", action="append", metavar="NAME>=VALUE",
                    help="a bound on a mean metric or on ambition (breadth, bindingness, "
                    "distance), e.g. joined_IND>=0.5; repeatable")
+    p.add_argument("--track", action="append", metavar="METRIC",
+                   help="another metric to report per text, e.g. joined_IND; repeatable")
     p.add_argument("--at", help="time point of support: a date, a step or 'end'")
     p.add_argument("--samples", type=int, help="quasi-random texts in the first stage")
     p.add_argument("--rounds", type=int, help="rounds of edits of texts on the front")

@@ -111,7 +111,7 @@ AMBITION_LABELS = {
 
 def front_figure(texts: pd.DataFrame, objective: str, reference: int | None):
     """Support against each measure of ambition; the Pareto front filled, others hollow."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), constrained_layout=True, sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.0), layout="constrained", sharey=True)
     front = texts["front"].to_numpy(bool)
     for ax, (measure, label) in zip(axes, AMBITION_LABELS.items(), strict=True):
         ax.scatter(texts.loc[~front, measure], texts.loc[~front, "objective"], s=10,
@@ -121,16 +121,17 @@ def front_figure(texts: pd.DataFrame, objective: str, reference: int | None):
         best = _frontier(texts, measure)
         ax.step(best[measure], best["objective"], where="post" if measure == "distance"
                 else "pre", color="black", linewidth=0.9, linestyle="--",
-                label=f"best support for {'at most' if measure == 'distance' else 'at least'}"
-                      " this")
+                label="best support at this ambition or more")
         if reference is not None:
             row = texts.loc[texts["text"] == reference]
             ax.scatter(row[measure], row["objective"], marker="*", s=160, facecolor="0.6",
                        edgecolor="black", linewidth=0.8, zorder=5, label="the text as written")
         ax.set_xlabel(label)
         ax.grid(True, color="0.9", linewidth=0.6)
+    axes[0].xaxis.get_major_locator().set_params(integer=True)
     axes[0].set_ylabel(f"support: {objective}\n(mean over replications)")
-    axes[0].legend(fontsize=7, frameon=False, loc="best")
+    fig.legend(*axes[-1].get_legend_handles_labels(), loc="outside lower center", ncol=4,
+               fontsize=8, frameon=False)
     return fig
 
 

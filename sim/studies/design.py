@@ -112,6 +112,8 @@ class DesignSpec(Spec):
     objective: str = "share_states"
     at: TimePoint | Literal["end"] = "end"
     constraints: list[str] = []
+    track: list[str] = Field([], description="more metrics to report per text "
+                                             "(e.g. joined_IND)")
     space: TextSpace = TextSpace()
     parameters: dict[str, Parameter] = Field(
         {}, description="other dotted scenario paths searched with the text")
@@ -132,6 +134,7 @@ class Problem:
     open_to: list[list[str]]
     objective: dict[str, float]
     constraints: list[tuple[str, str, float]]
+    track: list[str]
     at_label: str
     constants: dict[str, Any]
     source: str
@@ -204,11 +207,15 @@ def _check(spec: DesignSpec, scenario: Path, base, origin: dict, source: str) ->
     objective = parse_objective(spec.objective, where("objective"))
     constraints = [parse_constraint(c, where("constraints", str(i)))
                    for i, c in enumerate(spec.constraints)]
-    needed = [*objective, *(name for name, _, _ in constraints if name not in AMBITION)]
     states = _states(base)
-    for i, name in enumerate(needed):
-        _check_metric(name, base, states, where("objective") if i < len(objective)
-                      else where("constraints"))
+    for name in objective:
+        _check_metric(name, base, states, where("objective"))
+    for i, (name, _, _) in enumerate(constraints):
+        if name not in AMBITION:
+            _check_metric(name, base, states, where("constraints", str(i)))
+    for i, name in enumerate(spec.track):
+        _check_metric(name, base, states, where("track", str(i)))
+    needed = _needed(objective, constraints, spec.track)
     at_label = "end"
     constants: dict[str, Any] = {}
     if spec.at != "end":
@@ -237,8 +244,15 @@ def _check(spec: DesignSpec, scenario: Path, base, origin: dict, source: str) ->
                  "parameters": {name: _current(base, name) for name in spec.parameters}}
     return Problem(spec=spec, scenario=scenario, proposal=proposal, dimensions=dimensions,
                    bounds=bounds, ideal=ideal, reference=reference, open_to=open_to,
-                   objective=objective, constraints=constraints, at_label=at_label,
+                   objective=objective, constraints=constraints, track=list(spec.track),
+                   at_label=at_label,
                    constants=constants, source=source)
+
+
+def _needed(objective: dict, constraints: list, track: list[str]) -> list[str]:
+    """The metrics a search reads: objective, constrained and tracked ones."""
+    return list(dict.fromkeys([*objective, *(n for n, _, _ in constraints if n not in AMBITION),
+                               *track]))
 
 
 def _sponsor_kind(base, proposal: str) -> str | None:
@@ -468,32 +482,35 @@ def pareto_front(support: np.ndarray, ambitions: np.ndarray) -> np.ndarray:
 
 def score(problem_: Problem, texts: list[dict[str, Any]], origins: list[str],
           result: SweepResult) -> pd.DataFrame:
-    """One row per text: its design, ambition, mean metrics, support, feasibility, front."""
+    """One row per text: its design, ambition, support (mean over replications, 95% CI,
+    and the paired difference from the text as written, on the same seeds), the mean of
+    every metric it needs or tracks, whether it meets the constraints, and whether it
+    is on the Pareto front."""
     metrics = result.metrics
     mine = metrics[(metrics["proposal"] == problem_.proposal)
                    & (metrics["at"] == problem_.at_label)]
-    wide = mine.pivot_table(index=["point", "replicate"], columns="metric", values="value",
+    wide = mine.pivot_table(index=["point", "seed"], columns="metric", values="value",
                             aggfunc="first")
-    needed = list(problem_.objective) + [n for n, _, _ in problem_.constraints
-                                          if n not in AMBITION]
+    support = sum(weight * wide[name] for name, weight in problem_.objective.items())
+    reference = support.loc[0] if 0 in support.index.get_level_values(0) else None
     shown = [c for c in ("share_states", "share_gdp", "signers_state", "signers_firm",
                          "signers_civil") if c in wide.columns]
+    needed = _needed(problem_.objective, problem_.constraints, problem_.track)
     rows = []
     for index, (text, origin) in enumerate(zip(texts, origins, strict=True)):
-        runs = wide.loc[index] if index in wide.index.get_level_values(0) else None
-        support = (sum(w * runs[m] for m, w in problem_.objective.items())
-                   if runs is not None else pd.Series(dtype=float))
+        ran = index in support.index.get_level_values(0)
+        mine_support = support.loc[index] if ran else pd.Series(dtype=float)
+        change = (mine_support - reference).dropna() if ran and reference is not None else (
+            pd.Series(dtype=float))
         row = {"text": index, "origin": origin,
                "scope": ", ".join(d for d, v in text["content"].items() if v != 0),
                **ambition(problem_, text), "open_to": "+".join(text["open_to"]),
                **{f"content.{d}": v for d, v in text["content"].items()},
-               **text["parameters"],
-               "runs": len(support),
-               "objective": float(support.mean()) if len(support) else math.nan,
-               "objective_ci": (1.96 * float(support.std(ddof=1)) / math.sqrt(len(support))
-                                if len(support) > 1 else math.nan)}
+               **text["parameters"], "runs": len(mine_support),
+               "objective": _mean(mine_support), "objective_ci": _half_width(mine_support),
+               "versus_written": _mean(change), "versus_written_ci": _half_width(change)}
         for name in dict.fromkeys([*shown, *needed]):
-            row[name] = float(runs[name].mean()) if runs is not None else math.nan
+            row[name] = float(wide.loc[index, name].mean()) if ran else math.nan
         rows.append(row)
     table = pd.DataFrame(rows)
     feasible = table["runs"] > 0
@@ -509,6 +526,16 @@ def score(problem_: Problem, texts: list[dict[str, Any]], origins: list[str],
             np.column_stack([chosen["breadth"], chosen["bindingness"], -chosen["distance"]]))
     table["front"] = front
     return table
+
+
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else math.nan
+
+
+def _half_width(values: pd.Series) -> float:
+    """Half-width of the normal 95% interval of the mean."""
+    return 1.96 * float(values.std(ddof=1)) / math.sqrt(len(values)) if len(values) > 1 else (
+        math.nan)
 
 
 def _parents(table: pd.DataFrame, texts: list[dict[str, Any]], limit: int = 24) -> list[dict]:
@@ -570,8 +597,8 @@ def _experiment(problem_: Problem, texts: list[dict[str, Any]]) -> dict:
         "common_random_numbers": True,
         "parameters": varied,
         "points": {f"text{i:04d}": row for i, row in enumerate(table)},
-        "metrics": ["signers_", "share_", *problem_.objective,
-                    *(n for n, _, _ in problem_.constraints if n not in AMBITION)],
+        "metrics": ["signers_", "share_",
+                    *_needed(problem_.objective, problem_.constraints, problem_.track)],
         "max_runs": len(texts) * search.replications,
     }
 
@@ -631,6 +658,7 @@ def design(problem_: Problem, out: str | Path, *, backend: str = "process",
             "proposal": problem_.proposal, "objective": problem_.spec.objective,
             "objective_weights": problem_.objective,
             "constraints": [f"{n}{op}{v:g}" for n, op, v in problem_.constraints],
+            "track": problem_.track,
             "at": problem_.at_label, "texts": len(texts), "replications": search.replications,
             "runs": len(texts) * search.replications, "runs_computed": computed,
             "seed": search.seed, "elapsed_s": round(elapsed, 3),
