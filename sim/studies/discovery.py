@@ -126,10 +126,10 @@ def peel(inputs: pd.DataFrame, holds: np.ndarray, *, peel_alpha: float = 0.05,
          mass_min: float = 0.05):
     """PRIM's first box: (trajectory table, box limits per step, quasi-p-values, initial box)."""
     prim = _ema()
-    finder = prim.Prim(inputs, holds.astype(bool), peel_alpha=peel_alpha, paste_alpha=peel_alpha,
-                       mass_min=mass_min)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # the Workbench's own deprecation warnings
         warnings.simplefilter("ignore")
+        finder = prim.Prim(inputs, holds.astype(bool), peel_alpha=peel_alpha,
+                           paste_alpha=peel_alpha, mass_min=mass_min)
         box = finder.find_box()
     trajectory = box.peeling_trajectory[["coverage", "density", "mass", "res_dim"]].copy()
     trajectory.insert(0, "box", range(len(trajectory)))
