@@ -26,6 +26,7 @@ from sim.studies.design import (
     plan_counts,
     reference_text,
     sample,
+    text_key,
 )
 from tests.conftest import run_cli
 
@@ -124,14 +125,15 @@ def test_neighbours_change_one_thing(tiny_design):
 
 def test_edits_are_new_and_inside_the_space(tiny_design):
     parents = [reference_text(tiny_design)]
-    seen: set[str] = set()
+    seen = {text_key(tiny_design, parents[0])}
     found = edits(tiny_design, parents, 20, seed=3, seen=seen)
-    assert len(found) == 20 and len(seen) == 20
+    assert len(found) == 20 and len(seen) == 21
     for text in found:
         assert text != parents[0]
         assert 0.3 <= text["content"]["openness"] <= 1.0
         assert 0.0 <= text["bindingness"] <= 0.5
-    assert edits(tiny_design, parents, 20, seed=3, seen=set()) == found
+    assert edits(tiny_design, parents, 20, seed=3,
+                 seen={text_key(tiny_design, parents[0])}) == found
 
 
 # --- running --------------------------------------------------------------------------------
@@ -160,7 +162,8 @@ def test_design_runs_every_text_on_the_same_seeds(tiny_design, finished):
     assert front["objective"].max() == best
     # support is the mean over the text's runs of its objective
     metrics = result.sweep.metrics
-    mine = metrics[(metrics["metric"] == "share_states") & (metrics["at"] == "end")]
+    mine = metrics[(metrics["metric"] == "share_states") & (metrics["at"] == "end")
+                   & (metrics["proposal"] == "call")]
     means = mine.groupby("point")["value"].mean()
     assert np.allclose(texts["objective"], means.reindex(texts["text"]).to_numpy())
 
@@ -266,7 +269,7 @@ def test_unknown_metric_suggests_the_closest(tmp_path):
     (["--objective", "share_state"], "--objective: got 'share_state'"),
     (["--constraint", "joined_EEE>0.5"], "--constraint: got 'joined_EEE>0.5'"),
     (["--constraint", "joined_AAA>=0.5", "--constraint", "joined_QQQ>=1"],
-     "--constraints: got 'joined_QQQ'"),
+     "--constraint: got 'joined_QQQ'"),
     (["--replications", "0"], "--replications"),
     (["--at", "999"], "--at: got '999'"),
     (["--proposal", "nope"], "--proposal: got 'nope'"),

@@ -133,7 +133,7 @@ def grid_sweep(tmp_path_factory):
 
 def test_discover_command_on_a_sweep(grid_sweep, tmp_path):
     code, out, err = run_cli("discover", grid_sweep, "--outcome", "share_states",
-                             "--threshold", "0.5", "--out", tmp_path)
+                             "--proposal", "call", "--threshold", "0.5", "--out", tmp_path)
     assert code == 0, err
     assert "PRIM" in out and "CART leaves" in out
     for name in ("trajectory.png", "trajectory.svg", "trajectory.pdf", "trajectory.csv",

@@ -54,6 +54,8 @@ from sim.version import MODEL_VERSION
 from sim.world.build import build_world
 
 AMBITION = ("breadth", "bindingness", "distance")
+#: the command-line option of each design-file field, where the names differ
+OPTIONS = {"constraints": "--constraint"}
 #: metric families of the metrics table (sim/metrics.py), for checking names up front
 FIXED_METRICS = ("share_states", "share_gdp", "polarisation", "opposers_state", "withdrawals",
                  "tipping_step", *(f"signers_{kind}" for kind in KINDS))
@@ -154,7 +156,7 @@ def load_design(path: str | Path | None, scenario: str | Path, **options) -> Pro
     default = str(path) if path else "design defaults"
     top = {k: v for k, v in options.items() if v is not None and k in DesignSpec.model_fields}
     search = {k: v for k, v in options.items() if v is not None and k in Search.model_fields}
-    given = {**{k: f"--{k}" for k in top},
+    given = {**{k: OPTIONS.get(k, f"--{k}") for k in top},
              **{f"search.{k}": f"--{k.replace('_', '-')}" for k in search}}
     try:
         spec = DesignSpec.model_validate({**spec.model_dump(), **top,
@@ -342,7 +344,8 @@ def overrides(problem_: Problem, text: dict[str, Any]) -> dict[str, Any]:
             **text["parameters"]}
 
 
-def _key(problem_: Problem, text: dict[str, Any]) -> str:
+def text_key(problem_: Problem, text: dict[str, Any]) -> str:
+    """A text's identity: the hash of the overrides that write it."""
     return content_hash(overrides(problem_, text))
 
 
@@ -354,7 +357,7 @@ def reference_text(problem_: Problem) -> dict[str, Any]:
 def neighbours(problem_: Problem) -> list[dict[str, Any]]:
     """The text as written with one thing changed: each dimension put in scope (at the
     middle of its bounds) or out of it, bindingness at 0.2, 0.5 and 0.8 of its range,
-    each other `open_to`."""
+    each other `open_to`; each distinct and different from the text as written."""
     ref = reference_text(problem_)
     space, texts = problem_.spec.space, []
     for d in problem_.dimensions:
@@ -373,8 +376,14 @@ def neighbours(problem_: Problem) -> list[dict[str, Any]]:
         texts.append({**ref, "bindingness": low + share * (high - low)})
     texts += [{**ref, "open_to": choice} for choice in problem_.open_to
               if choice != ref["open_to"]]
-    return [_text(problem_, t["content"], t["bindingness"], t["open_to"], t["parameters"])
-            for t in texts]
+    seen, distinct = {text_key(problem_, ref)}, []
+    for text in texts:
+        text = _text(problem_, text["content"], text["bindingness"], text["open_to"],
+                     text["parameters"])
+        if text_key(problem_, text) not in seen:
+            seen.add(text_key(problem_, text))
+            distinct.append(text)
+    return distinct
 
 
 def sample(problem_: Problem, count: int, seed: int) -> list[dict[str, Any]]:
@@ -447,7 +456,7 @@ def edits(problem_: Problem, parents: list[dict[str, Any]], count: int, seed: in
                 drawn = problem_.spec.parameters[name].sampler().from_unit(rng.uniform(size=1))
                 parameters[name] = _plain(drawn[0])
         text = _text(problem_, content, bindingness, open_to, parameters)
-        key = _key(problem_, text)
+        key = text_key(problem_, text)
         if key not in seen:
             seen.add(key)
             found.append(text)
@@ -617,10 +626,10 @@ def design(problem_: Problem, out: str | Path, *, backend: str = "process",
         found = neighbours(problem_)
         texts += found
         origins += ["one edit"] * len(found)
-    seen = {_key(problem_, t) for t in texts}
+    seen = {text_key(problem_, t) for t in texts}
     for text in sample(problem_, search.samples, search.seed):
-        if _key(problem_, text) not in seen:
-            seen.add(_key(problem_, text))
+        if text_key(problem_, text) not in seen:
+            seen.add(text_key(problem_, text))
             texts.append(text)
             origins.append("sampled")
     reference = Point(index=0, label="as written", overrides=overrides(problem_, texts[0]),
