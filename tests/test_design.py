@@ -278,3 +278,22 @@ def test_design_command_bad_arguments(argv, message):
     code, _, err = run_cli("design", TINY, "--dry-run", *argv)
     assert code == 2
     assert message in err and "expected" in err
+
+
+def test_other_scenario_paths_join_the_search(tmp_path):
+    """Any dotted scenario path can be searched with the text (as a sweep's parameters),
+    e.g. how hard the sponsor campaigns."""
+    path = write_spec(tmp_path, parameters={
+        "proposals.call.outreach.push.budget": {"distribution": {"uniform": [0.0, 2.0]}},
+        "behaviour.launch_rounds": {"values": [1, 3]}})
+    problem_ = load_design(path, TINY, samples=8, rounds=1, per_round=4, replications=2)
+    assert reference_text(problem_)["parameters"] == {
+        "proposals.call.outreach.push.budget": 0.5, "behaviour.launch_rounds": 2}
+    texts = sample(problem_, 8, seed=0)
+    budgets = [t["parameters"]["proposals.call.outreach.push.budget"] for t in texts]
+    assert all(0.0 <= b <= 2.0 for b in budgets) and len(set(budgets)) == 8
+    assert {t["parameters"]["behaviour.launch_rounds"] for t in texts} == {1, 3}
+    result = quiet(problem_, tmp_path / "out")
+    assert "proposals.call.outreach.push.budget" in result.texts.columns
+    points = pd.read_parquet(tmp_path / "out" / "points.parquet")
+    assert "proposals.call.outreach.push.budget" in points.columns
