@@ -147,3 +147,12 @@ def test_discover_command_bad_input(grid_sweep, tmp_path):
     assert f"{grid_sweep}: --outcome: got 'nonsense'" in err
     code, _, err = run_cli("discover", tmp_path, "--outcome", "share_states", "--threshold", "1")
     assert code == 2 and "a sweep directory" in err
+
+
+def test_short_names_drop_the_shared_part_of_paths():
+    from sim.studies.discovery import short_names
+
+    assert short_names(["proposals.p.content.x", "proposals.p.bindingness"]) == [
+        "content.x", "bindingness"]
+    assert short_names(["a.b", "c.d"]) == ["a.b", "c.d"]
+    assert short_names(["proposals.p.bindingness"]) == ["bindingness"]

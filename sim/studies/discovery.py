@@ -105,6 +105,7 @@ def _inputs(result: SweepResult, chosen: pd.DataFrame) -> pd.DataFrame:
     points = result.points.set_index("point")[columns]
     runs = chosen[["run_id", "point"]].drop_duplicates("run_id").set_index("run_id")
     inputs = points.loc[runs["point"]].set_index(runs.index)
+    inputs.columns = short_names(list(inputs.columns))
     for column in inputs.columns:
         values = inputs[column]
         if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
@@ -112,6 +113,16 @@ def _inputs(result: SweepResult, chosen: pd.DataFrame) -> pd.DataFrame:
         else:
             inputs[column] = values.astype(float)
     return inputs
+
+
+def short_names(paths: list[str]) -> list[str]:
+    """Dotted paths without the leading parts they all share (`proposals.p.content.x`,
+    `proposals.p.bindingness` -> `content.x`, `bindingness`)."""
+    parts = [p.split(".") for p in paths]
+    shared = 0
+    while all(len(p) > shared + 1 for p in parts) and len({p[shared] for p in parts}) == 1:
+        shared += 1
+    return [".".join(p[shared:]) for p in parts]
 
 
 def _ema():
@@ -163,7 +174,8 @@ def box_table(limits: pd.DataFrame, p_values: dict, initial: pd.DataFrame) -> pd
             continue
         if low == first and high == last:
             continue
-        rows.append({"parameter": name, "limits": f"{low:.4g} to {high:.4g}",
+        limits_text = f"= {low:.4g}" if low == high else f"{low:.4g} to {high:.4g}"
+        rows.append({"parameter": name, "limits": limits_text,
                      "low": float(low), "high": float(high),
                      "qp_low": _qp(p_values, name, 0) if low != first else math.nan,
                      "qp_high": _qp(p_values, name, 1) if high != last else math.nan})
