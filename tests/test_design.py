@@ -297,3 +297,15 @@ def test_other_scenario_paths_join_the_search(tmp_path):
     assert "proposals.call.outreach.push.budget" in result.texts.columns
     points = pd.read_parquet(tmp_path / "out" / "points.parquet")
     assert "proposals.call.outreach.push.budget" in points.columns
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "experiments")
+                                        .glob("design_*.yaml")), ids=lambda p: p.stem)
+def test_shipped_design_files_load(path):
+    """experiments/design_*.yaml are valid for the baseline, and their first stage holds
+    the text as written, its one-edit variants and the sampled texts."""
+    problem_ = load_design(path, Path(__file__).parents[1] / "scenarios" / "paris_call_2018.yaml")
+    counts = plan_counts(problem_)
+    search = problem_.spec.search
+    assert counts["first_stage"] == 1 + len(neighbours(problem_)) + search.samples
+    assert counts["runs"] == counts["texts"] * search.replications

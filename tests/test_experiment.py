@@ -30,7 +30,7 @@ DATA = ROOT / "tests" / "data"
 TINY = DATA / "tiny.yaml"
 EXPERIMENTS = DATA / "experiments"
 SHIPPED = sorted(p for p in (ROOT / "experiments").glob("*.yaml")
-                 if not p.stem.startswith("calibrate_"))
+                 if not p.stem.startswith(("calibrate_", "design_")))
 SHIPPED_TARGETS = sorted((ROOT / "experiments").glob("calibrate_*.yaml"))
 
 BINDINGNESS = "proposals.call.bindingness"
