@@ -230,21 +230,21 @@ def design_command(args: argparse.Namespace) -> int:
     from sim.studies.design import design, load_design, plan_counts
 
     at = int(args.at) if args.at and args.at.isdigit() else args.at
-    problem_ = load_design(args.spec, args.scenario, proposal=args.proposal,
+    study = load_design(args.spec, args.scenario, proposal=args.proposal,
                            objective=args.objective, at=at, constraints=args.constraint,
                            track=args.track,
                            samples=args.samples, rounds=args.rounds, per_round=args.per_round,
                            replications=args.replications, seed=args.seed)
-    counts = plan_counts(problem_)
+    counts = plan_counts(study)
     if args.dry_run:
-        print(f"design {problem_.spec.name}: {counts['texts']} texts of {problem_.proposal} "
+        print(f"design {study.spec.name}: {counts['texts']} texts of {study.proposal} "
               f"({counts['first_stage']} in the first stage) x {counts['replications']} "
-              f"replications = {counts['runs']} runs; support {problem_.spec.objective} at "
-              f"{problem_.at_label}")
+              f"replications = {counts['runs']} runs; support {study.spec.objective} at "
+              f"{study.at_label}")
         return 0
-    out = args.out or Path("results") / f"design_{problem_.spec.name}"
+    out = args.out or Path("results") / f"design_{study.spec.name}"
     try:
-        result = design(problem_, out, backend=args.backend, workers=args.workers,
+        result = design(study, out, backend=args.backend, workers=args.workers,
                         scheduler=args.scheduler, resume=args.resume)
     except KeyboardInterrupt:
         return 130
@@ -256,7 +256,7 @@ def design_command(args: argparse.Namespace) -> int:
           f"{plan['objective']} at {plan['at']}"
           + (f"; constraints: {', '.join(plan['constraints'])}" if plan["constraints"] else ""))
     columns = ["text", "origin", "objective", "objective_ci", "versus_written",
-               "versus_written_ci", *problem_.track, "breadth", "bindingness", "distance",
+               "versus_written_ci", *study.track, "breadth", "bindingness", "distance",
                "open_to", "scope"]
     front = texts[texts["front"]].sort_values("objective", ascending=False)
     print(f"\nPareto front of support against ambition ({len(front)} texts):\n")

@@ -36,9 +36,9 @@ SMALL = {"samples": 6, "rounds": 1, "per_round": 3, "replications": 3, "seed": 4
 VOLATILE = ["seconds", "host"]
 
 
-def quiet(problem_, out, **kwargs):
+def quiet(study, out, **kwargs):
     kwargs.setdefault("backend", "serial")
-    return design(problem_, out, log=lambda line: None, quiet=True, **kwargs)
+    return design(study, out, log=lambda line: None, quiet=True, **kwargs)
 
 
 # --- objectives and constraints -----------------------------------------------------------
@@ -286,14 +286,14 @@ def test_other_scenario_paths_join_the_search(tmp_path):
     path = write_spec(tmp_path, parameters={
         "proposals.call.outreach.push.budget": {"distribution": {"uniform": [0.0, 2.0]}},
         "behaviour.launch_rounds": {"values": [1, 3]}})
-    problem_ = load_design(path, TINY, samples=8, rounds=1, per_round=4, replications=2)
-    assert reference_text(problem_)["parameters"] == {
+    study = load_design(path, TINY, samples=8, rounds=1, per_round=4, replications=2)
+    assert reference_text(study)["parameters"] == {
         "proposals.call.outreach.push.budget": 0.5, "behaviour.launch_rounds": 2}
-    texts = sample(problem_, 8, seed=0)
+    texts = sample(study, 8, seed=0)
     budgets = [t["parameters"]["proposals.call.outreach.push.budget"] for t in texts]
     assert all(0.0 <= b <= 2.0 for b in budgets) and len(set(budgets)) == 8
     assert {t["parameters"]["behaviour.launch_rounds"] for t in texts} == {1, 3}
-    result = quiet(problem_, tmp_path / "out")
+    result = quiet(study, tmp_path / "out")
     assert "proposals.call.outreach.push.budget" in result.texts.columns
     points = pd.read_parquet(tmp_path / "out" / "points.parquet")
     assert "proposals.call.outreach.push.budget" in points.columns
@@ -304,8 +304,8 @@ def test_other_scenario_paths_join_the_search(tmp_path):
 def test_shipped_design_files_load(path):
     """experiments/design_*.yaml are valid for the baseline, and their first stage holds
     the text as written, its one-edit variants and the sampled texts."""
-    problem_ = load_design(path, Path(__file__).parents[1] / "scenarios" / "paris_call_2018.yaml")
-    counts = plan_counts(problem_)
-    search = problem_.spec.search
-    assert counts["first_stage"] == 1 + len(neighbours(problem_)) + search.samples
+    study = load_design(path, Path(__file__).parents[1] / "scenarios" / "paris_call_2018.yaml")
+    counts = plan_counts(study)
+    search = study.spec.search
+    assert counts["first_stage"] == 1 + len(neighbours(study)) + search.samples
     assert counts["runs"] == counts["texts"] * search.replications

@@ -123,8 +123,19 @@ class DesignSpec(Spec):
 
 
 @dataclass
-class Problem:
-    """A checked design: the scenario, the space as choices, and how support is read."""
+class TextSearch:
+    """A design checked against its scenario: what may be written and how support is read.
+
+    Attributes:
+        spec: the design as given; scenario: the scenario file; proposal: whose text.
+        dimensions: the scenario's dimensions; bounds: content [low, high] of those a
+            text may address; ideal: the content as written (0 = not addressed).
+        reference: the text as written (content, bindingness, open_to, parameters).
+        open_to: the choices of who may sign; objective: metric -> weight;
+        constraints: (name, ">=" or "<=", value); track: more metrics to report.
+        at_label: the metrics' `at` for the time point; constants: overrides every run
+            shares (fewer steps, checkpoint, swing states); source: where it came from.
+    """
 
     spec: DesignSpec
     scenario: Path
@@ -144,7 +155,7 @@ class Problem:
 
 # --- reading and checking --------------------------------------------------------------------
 
-def load_design(path: str | Path | None, scenario: str | Path, **options) -> Problem:
+def load_design(path: str | Path | None, scenario: str | Path, **options) -> TextSearch:
     """A design from a file (or the defaults), with options from the command line.
 
     `options` are DesignSpec fields (`objective`, `at`, `constraints`, `proposal`) and
@@ -169,7 +180,7 @@ def load_design(path: str | Path | None, scenario: str | Path, **options) -> Pro
     return _check(spec, scenario, base, origin, str(path) if path else "command line")
 
 
-def _check(spec: DesignSpec, scenario: Path, base, origin: dict, source: str) -> Problem:
+def _check(spec: DesignSpec, scenario: Path, base, origin: dict, source: str) -> TextSearch:
     def where(field: str, sub: str = "") -> tuple[str, str]:
         file, name = origin[field]
         return (file, f"{name}{'.' if name and sub else ''}{sub}") if name else (file, "")
@@ -244,7 +255,7 @@ def _check(spec: DesignSpec, scenario: Path, base, origin: dict, source: str) ->
     reference = {"content": ideal, "bindingness": float(text.bindingness),
                  "open_to": sorted(text.open_to, key=KINDS.index),
                  "parameters": {name: _current(base, name) for name in spec.parameters}}
-    return Problem(spec=spec, scenario=scenario, proposal=proposal, dimensions=dimensions,
+    return TextSearch(spec=spec, scenario=scenario, proposal=proposal, dimensions=dimensions,
                    bounds=bounds, ideal=ideal, reference=reference, open_to=open_to,
                    objective=objective, constraints=constraints, track=list(spec.track),
                    at_label=at_label,
@@ -328,65 +339,65 @@ def _plain(value: Any) -> Any:
 
 # --- texts --------------------------------------------------------------------------------
 
-def _text(problem_: Problem, content: dict[str, float], bindingness: float,
+def _text(study: TextSearch, content: dict[str, float], bindingness: float,
           open_to: list[str], parameters: dict[str, Any]) -> dict[str, Any]:
-    content = {d: round(float(content.get(d, 0.0)), 3) for d in problem_.dimensions}
+    content = {d: round(float(content.get(d, 0.0)), 3) for d in study.dimensions}
     return {"content": content, "bindingness": round(float(bindingness), 3),
             "open_to": list(open_to), "parameters": dict(parameters)}
 
 
-def overrides(problem_: Problem, text: dict[str, Any]) -> dict[str, Any]:
+def overrides(study: TextSearch, text: dict[str, Any]) -> dict[str, Any]:
     """The dotted overrides that write `text` into the scenario (0 = not addressed)."""
-    path = f"proposals.{problem_.proposal}"
-    return {**problem_.constants,
+    path = f"proposals.{study.proposal}"
+    return {**study.constants,
             **{f"{path}.content.{d}": v for d, v in text["content"].items()},
             f"{path}.bindingness": text["bindingness"], f"{path}.open_to": text["open_to"],
             **text["parameters"]}
 
 
-def text_key(problem_: Problem, text: dict[str, Any]) -> str:
+def text_key(study: TextSearch, text: dict[str, Any]) -> str:
     """A text's identity: the hash of the overrides that write it."""
-    return content_hash(overrides(problem_, text))
+    return content_hash(overrides(study, text))
 
 
-def reference_text(problem_: Problem) -> dict[str, Any]:
-    ref = problem_.reference
-    return _text(problem_, ref["content"], ref["bindingness"], ref["open_to"], ref["parameters"])
+def reference_text(study: TextSearch) -> dict[str, Any]:
+    ref = study.reference
+    return _text(study, ref["content"], ref["bindingness"], ref["open_to"], ref["parameters"])
 
 
-def neighbours(problem_: Problem) -> list[dict[str, Any]]:
+def neighbours(study: TextSearch) -> list[dict[str, Any]]:
     """The text as written with one thing changed: each dimension put in scope (at the
     middle of its bounds) or out of it, bindingness at 0.2, 0.5 and 0.8 of its range,
     each other `open_to`; each distinct and different from the text as written."""
-    ref = reference_text(problem_)
-    space, texts = problem_.spec.space, []
-    for d in problem_.dimensions:
+    ref = reference_text(study)
+    space, texts = study.spec.space, []
+    for d in study.dimensions:
         if d in space.keep or d in space.exclude:
             continue
         content = dict(ref["content"])
         if content[d] != 0:
             content[d] = 0.0
-        elif d in problem_.bounds:
-            content[d] = sum(problem_.bounds[d]) / 2
+        elif d in study.bounds:
+            content[d] = sum(study.bounds[d]) / 2
         else:
             continue
         texts.append({**ref, "content": content})
     low, high = space.bindingness
     for share in (0.2, 0.5, 0.8):
         texts.append({**ref, "bindingness": low + share * (high - low)})
-    texts += [{**ref, "open_to": choice} for choice in problem_.open_to
+    texts += [{**ref, "open_to": choice} for choice in study.open_to
               if choice != ref["open_to"]]
-    seen, distinct = {text_key(problem_, ref)}, []
+    seen, distinct = {text_key(study, ref)}, []
     for text in texts:
-        text = _text(problem_, text["content"], text["bindingness"], text["open_to"],
+        text = _text(study, text["content"], text["bindingness"], text["open_to"],
                      text["parameters"])
-        if text_key(problem_, text) not in seen:
-            seen.add(text_key(problem_, text))
+        if text_key(study, text) not in seen:
+            seen.add(text_key(study, text))
             distinct.append(text)
     return distinct
 
 
-def sample(problem_: Problem, count: int, seed: int) -> list[dict[str, Any]]:
+def sample(study: TextSearch, count: int, seed: int) -> list[dict[str, Any]]:
     """`count` texts from a scrambled Sobol' sequence over the whole space.
 
     Per free dimension two coordinates: in scope or not (with probability one half) and
@@ -394,38 +405,38 @@ def sample(problem_: Problem, count: int, seed: int) -> list[dict[str, Any]]:
     """
     if count == 0:
         return []
-    space = problem_.spec.space
-    free = [d for d in problem_.dimensions if d in problem_.bounds and d not in space.exclude]
-    names = list(problem_.spec.parameters)
+    space = study.spec.space
+    free = [d for d in study.dimensions if d in study.bounds and d not in space.exclude]
+    names = list(study.spec.parameters)
     width = 2 * len(free) + 2 + len(names)
     engine = qmc.Sobol(d=width, scramble=True, seed=seed)
     unit = engine.random_base2(max(0, math.ceil(math.log2(count))))[:count]
-    extra = {n: problem_.spec.parameters[n].sampler().from_unit(unit[:, 2 * len(free) + 2 + j])
+    extra = {n: study.spec.parameters[n].sampler().from_unit(unit[:, 2 * len(free) + 2 + j])
              for j, n in enumerate(names)}
     texts = []
     for row, u in enumerate(unit):
         content = {}
         for j, d in enumerate(free):
             if d in space.keep or u[2 * j] < 0.5:
-                low, high = problem_.bounds[d]
+                low, high = study.bounds[d]
                 content[d] = low + u[2 * j + 1] * (high - low)
         low, high = space.bindingness
-        choice = problem_.open_to[min(int(u[-2 - len(names)] * len(problem_.open_to)),
-                                      len(problem_.open_to) - 1)]
-        texts.append(_text(problem_, content, low + u[2 * len(free)] * (high - low), choice,
+        choice = study.open_to[min(int(u[-2 - len(names)] * len(study.open_to)),
+                                      len(study.open_to) - 1)]
+        texts.append(_text(study, content, low + u[2 * len(free)] * (high - low), choice,
                            {n: _plain(extra[n][row]) for n in names}))
     return texts
 
 
-def edits(problem_: Problem, parents: list[dict[str, Any]], count: int, seed: int,
+def edits(study: TextSearch, parents: list[dict[str, Any]], count: int, seed: int,
           seen: set[str]) -> list[dict[str, Any]]:
     """`count` new texts, each one or two random edits of a parent (taken in turn):
     a dimension in or out of scope, content moved by up to 0.2, bindingness by up to
     0.15, another `open_to`, another value of an extra parameter."""
     rng = np.random.default_rng(seed)
-    space = problem_.spec.space
-    togglable = [d for d in problem_.bounds if d not in space.keep and d not in space.exclude]
-    names = list(problem_.spec.parameters)
+    space = study.spec.space
+    togglable = [d for d in study.bounds if d not in space.keep and d not in space.exclude]
+    names = list(study.spec.parameters)
     moves = ["scope", "content", "bindingness", "open_to", *(["parameter"] if names else [])]
     found: list[dict[str, Any]] = []
     for attempt in range(count * 20):
@@ -436,27 +447,27 @@ def edits(problem_: Problem, parents: list[dict[str, Any]], count: int, seed: in
         bindingness, open_to = parent["bindingness"], parent["open_to"]
         parameters = dict(parent["parameters"])
         for move in rng.choice(moves, size=int(rng.integers(1, 3))):
-            addressed = [d for d in content if content[d] != 0 and d in problem_.bounds]
+            addressed = [d for d in content if content[d] != 0 and d in study.bounds]
             if move == "scope" and togglable:
                 d = togglable[int(rng.integers(len(togglable)))]
-                low, high = problem_.bounds[d]
+                low, high = study.bounds[d]
                 content[d] = 0.0 if content[d] != 0 else float(rng.uniform(low, high))
             elif move == "content" and addressed:
                 d = addressed[int(rng.integers(len(addressed)))]
-                low, high = problem_.bounds[d]
+                low, high = study.bounds[d]
                 content[d] = float(np.clip(content[d] + rng.uniform(-0.2, 0.2), low, high))
             elif move == "bindingness":
                 low, high = space.bindingness
                 bindingness = float(np.clip(bindingness + rng.uniform(-0.15, 0.15), low, high))
-            elif move == "open_to" and len(problem_.open_to) > 1:
-                others = [c for c in problem_.open_to if c != open_to]
+            elif move == "open_to" and len(study.open_to) > 1:
+                others = [c for c in study.open_to if c != open_to]
                 open_to = others[int(rng.integers(len(others)))]
             elif move == "parameter":
                 name = names[int(rng.integers(len(names)))]
-                drawn = problem_.spec.parameters[name].sampler().from_unit(rng.uniform(size=1))
+                drawn = study.spec.parameters[name].sampler().from_unit(rng.uniform(size=1))
                 parameters[name] = _plain(drawn[0])
-        text = _text(problem_, content, bindingness, open_to, parameters)
-        key = text_key(problem_, text)
+        text = _text(study, content, bindingness, open_to, parameters)
+        key = text_key(study, text)
         if key not in seen:
             seen.add(key)
             found.append(text)
@@ -465,13 +476,13 @@ def edits(problem_: Problem, parents: list[dict[str, Any]], count: int, seed: in
 
 # --- measuring ------------------------------------------------------------------------------
 
-def ambition(problem_: Problem, text: dict[str, Any]) -> dict[str, float]:
+def ambition(study: TextSearch, text: dict[str, Any]) -> dict[str, float]:
     """Breadth (dimensions addressed), bindingness, distance from the text as written."""
     content = text["content"]
     return {"breadth": float(sum(v != 0 for v in content.values())),
             "bindingness": float(text["bindingness"]),
-            "distance": float(np.mean([abs(content[d] - problem_.ideal[d])
-                                       for d in problem_.dimensions]))}
+            "distance": float(np.mean([abs(content[d] - study.ideal[d])
+                                       for d in study.dimensions]))}
 
 
 def pareto_front(support: np.ndarray, ambitions: np.ndarray) -> np.ndarray:
@@ -489,22 +500,22 @@ def pareto_front(support: np.ndarray, ambitions: np.ndarray) -> np.ndarray:
     return front
 
 
-def score(problem_: Problem, texts: list[dict[str, Any]], origins: list[str],
+def score(study: TextSearch, texts: list[dict[str, Any]], origins: list[str],
           result: SweepResult) -> pd.DataFrame:
     """One row per text: its design, ambition, support (mean over replications, 95% CI,
     and the paired difference from the text as written, on the same seeds), the mean of
     every metric it needs or tracks, whether it meets the constraints, and whether it
     is on the Pareto front."""
     metrics = result.metrics
-    mine = metrics[(metrics["proposal"] == problem_.proposal)
-                   & (metrics["at"] == problem_.at_label)]
+    mine = metrics[(metrics["proposal"] == study.proposal)
+                   & (metrics["at"] == study.at_label)]
     wide = mine.pivot_table(index=["point", "seed"], columns="metric", values="value",
                             aggfunc="first")
-    support = sum(weight * wide[name] for name, weight in problem_.objective.items())
+    support = sum(weight * wide[name] for name, weight in study.objective.items())
     reference = support.loc[0] if 0 in support.index.get_level_values(0) else None
     shown = [c for c in ("share_states", "share_gdp", "signers_state", "signers_firm",
                          "signers_civil") if c in wide.columns]
-    needed = _needed(problem_.objective, problem_.constraints, problem_.track)
+    needed = _needed(study.objective, study.constraints, study.track)
     rows = []
     for index, (text, origin) in enumerate(zip(texts, origins, strict=True)):
         ran = index in support.index.get_level_values(0)
@@ -513,7 +524,7 @@ def score(problem_: Problem, texts: list[dict[str, Any]], origins: list[str],
             pd.Series(dtype=float))
         row = {"text": index, "origin": origin,
                "scope": ", ".join(d for d, v in text["content"].items() if v != 0),
-               **ambition(problem_, text), "open_to": "+".join(text["open_to"]),
+               **ambition(study, text), "open_to": "+".join(text["open_to"]),
                **{f"content.{d}": v for d, v in text["content"].items()},
                **text["parameters"], "runs": len(mine_support),
                "objective": _mean(mine_support), "objective_ci": _half_width(mine_support),
@@ -523,7 +534,7 @@ def score(problem_: Problem, texts: list[dict[str, Any]], origins: list[str],
         rows.append(row)
     table = pd.DataFrame(rows)
     feasible = table["runs"] > 0
-    for name, op, value in problem_.constraints:
+    for name, op, value in study.constraints:
         column = table[name]
         feasible &= (column >= value - 1e-12) if op == ">=" else (column <= value + 1e-12)
     table["feasible"] = feasible.to_numpy(bool)
@@ -574,17 +585,17 @@ class DesignResult:
     sweep: SweepResult
 
 
-def plan_counts(problem_: Problem) -> dict[str, int]:
-    search = problem_.spec.search
-    first = 1 + (len(neighbours(problem_)) if search.neighbours else 0) + search.samples
+def plan_counts(study: TextSearch) -> dict[str, int]:
+    search = study.spec.search
+    first = 1 + (len(neighbours(study)) if search.neighbours else 0) + search.samples
     texts = first + search.rounds * search.per_round
     return {"first_stage": first, "texts": texts, "replications": search.replications,
             "runs": texts * search.replications}
 
 
-def _experiment(problem_: Problem, texts: list[dict[str, Any]]) -> dict:
+def _experiment(study: TextSearch, texts: list[dict[str, Any]]) -> dict:
     """The sweep of `texts` as an experiment file (design `points`)."""
-    table = [overrides(problem_, t) for t in texts]
+    table = [overrides(study, t) for t in texts]
     varied = {}
     for name in table[0]:
         values = []
@@ -593,13 +604,13 @@ def _experiment(problem_: Problem, texts: list[dict[str, Any]]) -> dict:
                 values.append(row[name])
         if name.endswith(".open_to"):
             varied[name] = {"values": values, "labels": ["+".join(v) for v in values]}
-        elif name not in problem_.constants:
+        elif name not in study.constants:
             varied[name] = {"values": values}
-    search = problem_.spec.search
+    search = study.spec.search
     return {
-        "name": problem_.spec.name,
-        "description": f"texts of {problem_.proposal} searched by `cybernorms design`",
-        "scenario": str(problem_.scenario),
+        "name": study.spec.name,
+        "description": f"texts of {study.proposal} searched by `cybernorms design`",
+        "scenario": str(study.scenario),
         "design": "points",
         "replications": search.replications,
         "seed": search.seed,
@@ -607,36 +618,36 @@ def _experiment(problem_: Problem, texts: list[dict[str, Any]]) -> dict:
         "parameters": varied,
         "points": {f"text{i:04d}": row for i, row in enumerate(table)},
         "metrics": ["signers_", "share_",
-                    *_needed(problem_.objective, problem_.constraints, problem_.track)],
+                    *_needed(study.objective, study.constraints, study.track)],
         "max_runs": len(texts) * search.replications,
     }
 
 
-def design(problem_: Problem, out: str | Path, *, backend: str = "process",
+def design(study: TextSearch, out: str | Path, *, backend: str = "process",
            workers: int | None = None, scheduler: str | None = None, resume: bool = False,
            log=None, quiet: bool = False) -> DesignResult:
     """Run the search into `out`; every stage is a sweep of all texts so far."""
     log = log or (lambda line: print(line, file=sys.stderr))
     out = Path(out)
-    search = problem_.spec.search
-    counts = plan_counts(problem_)
-    texts = [reference_text(problem_)]
+    search = study.spec.search
+    counts = plan_counts(study)
+    texts = [reference_text(study)]
     origins = ["as written"]
     if search.neighbours:
-        found = neighbours(problem_)
+        found = neighbours(study)
         texts += found
         origins += ["one edit"] * len(found)
-    seen = {text_key(problem_, t) for t in texts}
-    for text in sample(problem_, search.samples, search.seed):
-        if text_key(problem_, text) not in seen:
-            seen.add(text_key(problem_, text))
+    seen = {text_key(study, t) for t in texts}
+    for text in sample(study, search.samples, search.seed):
+        if text_key(study, text) not in seen:
+            seen.add(text_key(study, text))
             texts.append(text)
             origins.append("sampled")
-    reference = Point(index=0, label="as written", overrides=overrides(problem_, texts[0]),
+    reference = Point(index=0, label="as written", overrides=overrides(study, texts[0]),
                       columns={})
-    per_run, _ = pilot(problem_.scenario, reference, search.seed)
+    per_run, _ = pilot(study.scenario, reference, search.seed)
     parallel = 1 if backend == "serial" else (workers or default_workers())
-    log(f"design {problem_.spec.name}: {counts['texts']} texts of {problem_.proposal} "
+    log(f"design {study.spec.name}: {counts['texts']} texts of {study.proposal} "
         f"({len(texts)} in the first stage, then {search.rounds} rounds of "
         f"{search.per_round}) x {search.replications} replications = {counts['runs']} runs; "
         f"about {per_run:.2f} s per run, estimated {_duration(counts['runs'] * per_run / parallel)}"
@@ -646,33 +657,33 @@ def design(problem_: Problem, out: str | Path, *, backend: str = "process",
     for stage in range(search.rounds + 1):
         if table is not None:
             parents = _parents(table, texts)
-            found = edits(problem_, parents, search.per_round,
+            found = edits(study, parents, search.per_round,
                           search.seed * 1000 + stage, seen)
             texts += found
             origins += [f"round {stage}"] * len(found)
-        path = write_text(out / "texts.yaml", yaml.safe_dump(_experiment(problem_, texts),
+        path = write_text(out / "texts.yaml", yaml.safe_dump(_experiment(study, texts),
                                                              sort_keys=False))
         result = sweep(path, out, backend=backend, workers=workers, scheduler=scheduler,
                        resume=resume or stage > 0, log=log, quiet=quiet)
         computed += result.manifest.get("runs_computed", 0)
-        table = score(problem_, texts, origins, result)
+        table = score(study, texts, origins, result)
         best = table.loc[table["objective"].idxmax()] if table["objective"].notna().any() else None
         log(f"stage {stage}: {len(texts)} texts, {int(table['front'].sum())} on the front, "
             f"{int(table['feasible'].sum())} feasible"
             + (f"; best support {best['objective']:.3f} (text {int(best['text'])})"
                if best is not None else ""))
     elapsed = time.perf_counter() - started
-    plan = {"name": problem_.spec.name, "scenario": str(problem_.scenario),
-            "scenario_name": spec_for(problem_.scenario).metadata.name,
-            "proposal": problem_.proposal, "objective": problem_.spec.objective,
-            "objective_weights": problem_.objective,
-            "constraints": [f"{n}{op}{v:g}" for n, op, v in problem_.constraints],
-            "track": problem_.track,
-            "at": problem_.at_label, "texts": len(texts), "replications": search.replications,
+    plan = {"name": study.spec.name, "scenario": str(study.scenario),
+            "scenario_name": spec_for(study.scenario).metadata.name,
+            "proposal": study.proposal, "objective": study.spec.objective,
+            "objective_weights": study.objective,
+            "constraints": [f"{n}{op}{v:g}" for n, op, v in study.constraints],
+            "track": study.track,
+            "at": study.at_label, "texts": len(texts), "replications": search.replications,
             "runs": len(texts) * search.replications, "runs_computed": computed,
             "seed": search.seed, "elapsed_s": round(elapsed, 3),
             "runs_per_s": round(computed / elapsed, 3) if elapsed > 0 and computed else None,
-            "model_version": MODEL_VERSION, "source": problem_.source}
+            "model_version": MODEL_VERSION, "source": study.source}
     return DesignResult(texts=table, reference=0, plan=plan, sweep=result)
 
 
