@@ -229,6 +229,8 @@ def design_command(args: argparse.Namespace) -> int:
     from sim.outputs.tables import to_markdown
     from sim.studies.design import design, load_design, plan_counts
 
+    if args.workers is not None and args.workers < 1:
+        raise InputError(problem("--workers", "", "a whole number >= 1", args.workers))
     at = int(args.at) if args.at and args.at.isdigit() else args.at
     study = load_design(args.spec, args.scenario, proposal=args.proposal,
                            objective=args.objective, at=at, constraints=args.constraint,

@@ -273,6 +273,9 @@ def test_unknown_metric_suggests_the_closest(tmp_path):
     (["--replications", "0"], "--replications"),
     (["--at", "999"], "--at: got '999'"),
     (["--proposal", "nope"], "--proposal: got 'nope'"),
+    (["--workers", "0"], "--workers: got 0"),
+    (["--spec", "/nonexistent/design.yaml"], "/nonexistent/design.yaml: --spec: expected an "
+                                             "existing design file"),
 ])
 def test_design_command_bad_arguments(argv, message):
     code, _, err = run_cli("design", TINY, "--dry-run", *argv)

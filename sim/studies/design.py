@@ -109,7 +109,7 @@ class Search(Spec):
 class DesignSpec(Spec):
     """A design file (experiments/design_*.yaml); command-line options override it."""
 
-    name: str = "design"
+    name: str | None = Field(None, description="default: the scenario's name")
     proposal: str | None = None
     objective: str = "share_states"
     at: TimePoint | Literal["end"] = "end"
@@ -163,6 +163,9 @@ def load_design(path: str | Path | None, scenario: str | Path, **options) -> Tex
     leaves the file's value. Raises InputError naming file (or option), field and
     expectation for anything the scenario does not have.
     """
+    if path and not Path(path).is_file():
+        raise InputError(problem(path, "--spec", "an existing design file (see "
+                                 "experiments/design_paris_call_2018.yaml)"))
     spec = load_model_file(Path(path), DesignSpec) if path else DesignSpec()
     default = str(path) if path else "design defaults"
     top = {k: v for k, v in options.items() if v is not None and k in DesignSpec.model_fields}
@@ -177,6 +180,8 @@ def load_design(path: str | Path | None, scenario: str | Path, **options) -> Tex
     origin = {k: (given[k], "") if k in given else (default, k) for k in DesignSpec.model_fields}
     scenario = find_scenario(scenario).resolve()
     base = spec_for(scenario)
+    if spec.name is None:
+        spec = spec.model_copy(update={"name": base.metadata.name})
     return _check(spec, scenario, base, origin, str(path) if path else "command line")
 
 
