@@ -312,3 +312,11 @@ def test_shipped_design_files_load(path):
     search = study.spec.search
     assert counts["first_stage"] == 1 + len(neighbours(study)) + search.samples
     assert counts["runs"] == counts["texts"] * search.replications
+
+
+@pytest.mark.parametrize("backend", ["process", pytest.param("dask", marks=pytest.mark.slow)])
+def test_design_gives_the_same_texts_on_every_backend(tiny_design, finished, tmp_path,
+                                                      backend):
+    _, serial = finished
+    parallel = quiet(tiny_design, tmp_path, backend=backend, workers=2)
+    assert_frame_equal(parallel.texts, serial.texts)
