@@ -261,8 +261,9 @@ def design_command(args: argparse.Namespace) -> int:
                "versus_written_ci", *study.track, "breadth", "bindingness", "distance",
                "open_to", "scope"]
     front = texts[texts["front"]].sort_values("objective", ascending=False)
-    print(f"\nPareto front of support against ambition ({len(front)} texts):\n")
-    print(to_markdown(front[columns].round(3)))
+    shown = f"; the 20 with most support, all in {out}/front.md" if len(front) > 20 else ""
+    print(f"\nPareto front of support against ambition ({len(front)} texts{shown}):\n")
+    print(to_markdown(front[columns].head(20).round(3)))
     edits = texts[texts["origin"].isin(["as written", "one edit"])]
     print("\nthe text as written and its one-edit variants (differences paired on the "
           "same seeds):\n")
