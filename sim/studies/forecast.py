@@ -77,9 +77,10 @@ class ForecastModel(NormDiplomacyModel):
             return super().utilities(rows)
         return u if rows is None else u[np.searchsorted(wanted, rows)]
 
-    def cast_votes(self, vote, values, noise):
-        self.vote_shares[vote.proposal] = self.vote_probabilities(vote, values)
-        return super().cast_votes(vote, values, noise)
+    def cast_votes(self, vote, contributions, noise, voters):
+        shares = self.vote_shares.setdefault(vote.proposal, np.zeros((len(self._states), 3)))
+        shares[voters] = self.vote_probabilities(vote, contributions)
+        return super().cast_votes(vote, contributions, noise, voters)
 
 
 @dataclass
