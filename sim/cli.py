@@ -104,6 +104,40 @@ def calibrate_command(args: argparse.Namespace) -> int:
     return 0 if result["fit"]["passed"].all() else 1
 
 
+@command("validate-fit")
+def validate_fit_command(args: argparse.Namespace) -> int:
+    from sim.outputs.report import markdown_fit_scores, write_fit_reports
+    from sim.studies.calibration import validate_fit
+
+    if args.reps < 1:
+        raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
+    reports = validate_fit(args.targets, reps=args.reps, seed=args.seed,
+                           cross_validated=args.cross_validated, backend=args.backend,
+                           workers=args.workers)
+    print(markdown_fit_scores(reports))
+    if args.out:
+        write_fit_reports(reports, args.out, f"Targets {args.targets}; {args.reps} runs, "
+                          f"seeds derived from {args.seed}.")
+        print(f"per-state forecasts, scores and reliability diagrams written to {args.out}/")
+    return 0
+
+
+@command("baseline")
+def baseline_command(args: argparse.Namespace) -> int:
+    from sim.outputs.report import markdown_fit_scores, write_fit_reports
+    from sim.studies.calibration import baseline_fit
+
+    if args.penalty <= 0:
+        raise InputError(problem("--penalty", "", "a number > 0", args.penalty))
+    reports = baseline_fit(args.targets, penalty=args.penalty, model=args.model)
+    print(markdown_fit_scores(reports))
+    if args.out:
+        write_fit_reports(reports, args.out, f"Targets {args.targets}; logistic regression "
+                          f"(C = {args.penalty}) in the targets file's folds.")
+        print(f"forecasts, scores and reliability diagrams written to {args.out}/")
+    return 0
+
+
 @command("sweep")
 def sweep_command(args: argparse.Namespace) -> int:
     from sim.studies.sweep import sweep
@@ -259,6 +293,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="directory for the fit table and best coefficients")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+
+    p = sub.add_parser("validate-fit", help="per-state forecasts scored against the "
+                       "training outcomes of a targets file")
+    p.add_argument("targets", help="targets YAML with an `outcomes:` section")
+    p.add_argument("--reps", type=int, default=40, help="runs behind each forecast")
+    p.add_argument("--seed", type=int, default=0, help="root seed of the runs")
+    p.add_argument("--cross-validated", type=Path, metavar="DIR",
+                   help="also score the forecasts of `calibrate --folds` (its --out DIR)")
+    p.add_argument("--out", type=Path, help="directory for forecasts, scores and figures")
+    p.add_argument("--backend", choices=("serial", "process"), default="process")
+    p.add_argument("--workers", type=int)
+
+    p = sub.add_parser("baseline", help="cross-validated logistic regression on the same "
+                       "inputs and training states (the baseline to beat)")
+    p.add_argument("targets", help="targets YAML with an `outcomes:` section")
+    p.add_argument("--penalty", type=float, default=1.0,
+                   help="inverse L2 penalty C of the regression (default 1)")
+    p.add_argument("--model", type=Path, metavar="DIR",
+                   help="the model's cross-validated forecasts (`calibrate --folds --out DIR`)")
+    p.add_argument("--out", type=Path, help="directory for forecasts, scores and figures")
 
     p = sub.add_parser("sweep", help="run an experiment's design points x replications")
     p.add_argument("spec", help="experiment YAML (see experiments/)")

@@ -20,10 +20,11 @@ from sim.outputs.plots import (
     bloc_curves,
     coverage_curves,
     plt,
+    reliability_diagram,
     save_figure,
     time_to_signing_curves,
 )
-from sim.outputs.tables import paper_table, write_tables
+from sim.outputs.tables import paper_table, to_markdown, write_tables
 from sim.runs.runner import spec_for
 from sim.runs.store import provenance, write_json, write_table, write_text
 from sim.studies.comparison import Comparison, mean_interval
@@ -301,6 +302,49 @@ def write_calibration(result: dict, out: str | Path) -> Path:
         **provenance(),
     })
     return out
+
+
+# --- per-state fit (validate-fit, baseline, cross-validation) --------------------------
+
+FIT_COLUMNS = ("outcome", "group", "states", "balanced_accuracy", "auc", "brier",
+               "log_likelihood", "accuracy", "abstainers", "abstainers_predicted")
+
+
+def markdown_fit_scores(reports) -> str:
+    """The scores of several sets of forecasts side by side, one table per source."""
+    lines = []
+    for fit in reports:
+        columns = [c for c in FIT_COLUMNS if c in fit.summary]
+        lines += [f"## {fit.label}", "", to_markdown(fit.summary[columns].round(3)), ""]
+    return "\n".join(lines)
+
+
+def write_fit_reports(reports, out: str | Path, caption: str) -> list[Path]:
+    """forecasts.csv (per state; the first report's), summary.csv and .md for every
+    report, reliability tables and one reliability diagram per signature outcome."""
+    out = Path(out)
+    written = [write_table(out / "forecasts.csv", reports[0].table)]
+    for fit in reports[1:]:
+        written.append(write_table(out / f"forecasts_{_slug(fit.label)}.csv", fit.table))
+    summary = pd.concat([f.summary.assign(source=f.label) for f in reports], ignore_index=True)
+    written.append(write_table(out / "summary.csv", summary))
+    written.append(write_text(out / "summary.md", markdown_fit_scores(reports) + "\n"))
+    bins = {f.label: f.reliability for f in reports if len(f.reliability)}
+    if bins:
+        written.append(write_table(out / "reliability.csv", pd.concat(
+            [t.assign(source=label) for label, t in bins.items()], ignore_index=True)))
+        outcomes = dict.fromkeys(o for t in bins.values() for o in t["outcome"])
+        for outcome in outcomes:
+            written += save_figure(reliability_diagram(bins, outcome),
+                                   out / f"reliability_{_slug(outcome)}",
+                                   f"Reliability of per-state forecasts, {outcome}: observed "
+                                   f"share of states against mean forecast in ten bins. "
+                                   f"{caption}")
+    return written
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_").lower()
 
 
 def sensitivity_figure(indices: pd.DataFrame, design: str):

@@ -36,6 +36,16 @@ from sim.runs.runner import derive_seed, run_batch, spec_for
 from sim.scenario.loading import load_model_file
 from sim.scenario.spec import TimePoint
 from sim.studies.backends import TaskError, execute, run_all
+from sim.studies.baseline import cross_validated
+from sim.studies.outcomes import OutcomesSpec, load_observed
+from sim.studies.validation import (
+    FitReport,
+    forecast_table,
+    groups_of,
+    model_forecasts,
+    read_forecasts,
+    report,
+)
 
 
 class Spec(BaseModel):
@@ -89,7 +99,7 @@ class CalibrationSpec(Spec):
     search: Search = Search()
     parameters: dict[str, tuple[float, float]]
     targets: list[Target]
-
+    outcomes: OutcomesSpec | None = None
 
 
 def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
@@ -293,4 +303,50 @@ def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["calibrate", "fit_table", "load_targets", "loss"]
+
+
+def observed_of(targets_path: str | Path):
+    """(calibration spec, scenario path, observed per-state outcomes) of a targets file."""
+    calibration, scenario = load_targets(targets_path)
+    if calibration.outcomes is None:
+        raise InputError(problem(targets_path, "outcomes", "an `outcomes:` section naming "
+                                 "the training file and its outcome columns"))
+    observed = load_observed(calibration.outcomes, spec_for(scenario),
+                             Path(targets_path).parent, targets_path)
+    return calibration, scenario, observed
+
+
+def validate_fit(targets_path: str | Path, *, reps: int = 40, seed: int = 0,
+                 cross_validated: str | Path | None = None, backend: str = "process",
+                 workers: int | None = None) -> list[FitReport]:
+    """Scores of the scenario's per-state forecasts (`reps` runs) on the training states,
+    and of the forecasts of a cross-validation (its forecasts.csv) if given."""
+    calibration, scenario, observed = observed_of(targets_path)
+    groups = groups_of(spec_for(scenario))
+    forecasts = model_forecasts(scenario, {}, observed, reps, seed, backend=backend,
+                                workers=workers)
+    reports = [report(f"model on the training states ({reps} runs)",
+                      forecast_table(observed, forecasts), groups)]
+    if cross_validated is not None:
+        reports.append(report("model, cross-validated", read_forecasts(cross_validated), groups))
+    return reports
+
+
+def baseline_fit(targets_path: str | Path, *, penalty: float = 1.0,
+                 model: str | Path | None = None) -> list[FitReport]:
+    """The cross-validated logistic regression on the targets file's training states and
+    folds, and (if given) the model's cross-validated forecasts beside it."""
+    calibration, scenario, observed = observed_of(targets_path)
+    spec = spec_for(scenario)
+    outcomes = calibration.outcomes
+    table = cross_validated(observed, spec, outcomes.folds, outcomes.fold_seed, penalty)
+    groups = groups_of(spec)
+    reports = [report(f"logistic regression, {outcomes.folds}-fold cross-validated", table,
+                      groups)]
+    if model is not None:
+        reports.append(report("model, cross-validated", read_forecasts(model), groups))
+    return reports
+
+
+__all__ = ["baseline_fit", "calibrate", "fit_table", "load_targets", "loss", "observed_of",
+           "validate_fit"]
