@@ -93,7 +93,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from sim.studies.calibration import calibrate
 
     result = calibrate(args.targets, backend=args.backend, workers=args.workers,
-                       log=lambda line: print(line, file=sys.stderr))
+                       log=lambda line: print(line, file=sys.stderr), folds=args.folds)
     print(markdown_fit(result))
     print("\nbest coefficients:")
     for name, value in result["best"].items():
@@ -291,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", help="fit behaviour coefficients to a dated targets file")
     p.add_argument("targets", help="targets YAML (see experiments/calibrate_paris_call_2018.yaml)")
     p.add_argument("--out", type=Path, help="directory for the fit table and best coefficients")
+    p.add_argument("--folds", action="store_true",
+                   help="also cross-validate the per-state fit in the targets file's folds "
+                        "(one calibration per fold: takes folds x as long)")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
 

@@ -265,6 +265,9 @@ def markdown_fit(result: dict) -> str:
         lines.append(f"| {row.target} | {row.value:g} | {row.tolerance:g} | "
                      f"{row.simulated_mean:.3g} | {spread} | {'yes' if row.passed else 'no'} | "
                      f"{row.source} |")
+    fits = [result[k] for k in ("per_state", "cross_validation") if k in result]
+    if fits:
+        lines += ["", "# Per-state fit", "", markdown_fit_scores(fits)]
     return "\n".join(lines)
 
 
@@ -293,6 +296,15 @@ def write_calibration(result: dict, out: str | Path) -> Path:
     write_table(out / "fit.csv", result["fit"])
     write_table(out / "search.csv", result["search"])
     write_text(out / "best.yaml", yaml.safe_dump(result["best"], sort_keys=False))
+    fits = [result[k] for k in ("per_state", "cross_validation") if k in result]
+    if fits:
+        write_fit_reports(fits, out / "per_state", f"Targets {calibration.name}; "
+                          f"{calibration.replications} runs per forecast.")
+    if "cross_validation" in result:
+        write_fit_reports([result["cross_validation"]], out / "cross_validation",
+                          f"Targets {calibration.name}; each fold forecast by a calibration "
+                          "on the other folds.")
+        write_table(out / "cross_validation" / "folds.csv", result["folds"])
     write_json(out / "manifest.json", {
         "targets": result["calibration"].name,
         "scenario": str(result["scenario"]),

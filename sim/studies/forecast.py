@@ -24,12 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.special import expit
 
 from sim.decision import utility
+from sim.metrics import run_metrics
 from sim.model import NormDiplomacyModel
 from sim.runs.runner import spec_for
-from sim.studies.outcomes import VOTES, Observed
+from sim.studies.outcomes import Observed
 
 
 class ForecastModel(NormDiplomacyModel):
@@ -108,23 +110,19 @@ class Forecasts:
         return self.votes[outcome.proposal][rows]
 
 
-def _needed(observed: Observed) -> tuple[list[tuple[str, int]], list[str]]:
-    signed = sorted({(o.proposal, o.step) for o in observed.outcomes if o.kind == "signed"})
-    votes = sorted({o.proposal for o in observed.outcomes if o.kind == "vote"})
-    return signed, votes
-
-
 def forecast_runs(scenario: str, overrides: dict, seeds: list[int], signed: list,
-                  votes: list, smooth: bool) -> dict:
-    """Run one candidate on `seeds` and return summed per-state forecasts (a worker task)."""
+                  votes: list, metrics: bool = False) -> dict:
+    """Run one candidate on `seeds`; summed per-state forecasts, both estimates (a worker
+    task). With `metrics`, also each run's metrics (long form, with its seed), for
+    aggregate targets; runs then go to the scenario's last step."""
     spec = spec_for(scenario, overrides)
     proposals = list(spec.proposals)
     steps = sorted({step for _, step in signed})
     vote_steps = [spec.step_of(spec.proposals[p].un_vote.at) for p in votes]
-    last = max(steps + vote_steps + [1])
-    totals = {key: 0.0 for key in signed}
-    shares = {p: 0.0 for p in votes}
-    iso3 = None
+    last = max(steps + vote_steps + [spec.metadata.steps if metrics else 1])
+    sums = {"share": dict.fromkeys(signed, 0.0), "smooth": dict.fromkeys(signed, 0.0),
+            "votes_share": dict.fromkeys(votes, 0.0), "votes_smooth": dict.fromkeys(votes, 0.0)}
+    frames, iso3 = [], None
     for seed in seeds:
         model = ForecastModel(spec, rng=seed, record_steps=steps)
         model.last_step = last
@@ -135,36 +133,46 @@ def forecast_runs(scenario: str, overrides: dict, seeds: list[int], signed: list
         iso3 = world.ids[states]
         for key in signed:
             p, step = proposals.index(key[0]), key[1]
-            if smooth:
-                totals[key] = totals[key] + 1.0 - np.exp(model.unsigned_at[step][:, p])
-            else:
-                first = world.signed_step[states, p]
-                totals[key] = totals[key] + ((first >= 0) & (first <= step))
+            first = world.signed_step[states, p]
+            sums["share"][key] = sums["share"][key] + ((first >= 0) & (first <= step))
+            sums["smooth"][key] = sums["smooth"][key] + 1.0 - np.exp(model.unsigned_at[step][:, p])
         for pid in votes:
             p = proposals.index(pid)
-            if smooth:
-                shares[pid] = shares[pid] + model.vote_shares[p]
-            else:
-                codes = world.votes[states, p]
-                shares[pid] = shares[pid] + np.column_stack(
-                    [codes == 1, codes == 0, codes == -1]).astype(float)
-    return {"iso3": iso3, "signed": totals, "votes": shares, "runs": len(seeds)}
+            codes = world.votes[states, p]
+            sums["votes_share"][pid] = sums["votes_share"][pid] + np.column_stack(
+                [codes == 1, codes == 0, codes == -1]).astype(float)
+            sums["votes_smooth"][pid] = sums["votes_smooth"][pid] + model.vote_shares[p]
+        if metrics:
+            frame = run_metrics(model)
+            frame.insert(0, "seed", seed)
+            frames.append(frame)
+    return {"iso3": iso3, **sums, "runs": len(seeds),
+            "metrics": pd.concat(frames, ignore_index=True) if frames else None}
 
 
-def combine(parts: list[dict]) -> Forecasts:
-    """Mean of the summed forecasts of several worker tasks."""
+def combine(parts: list[dict], smooth: bool = False) -> Forecasts:
+    """Mean of the summed forecasts of several worker tasks (`smooth`: the conditional
+    estimate, else the share of runs)."""
     runs = sum(part["runs"] for part in parts)
-    signed = {key: sum(part["signed"][key] for part in parts) / runs for key in parts[0]["signed"]}
-    votes = {key: sum(part["votes"][key] for part in parts) / runs for key in parts[0]["votes"]}
-    return Forecasts(parts[0]["iso3"], signed, votes, runs)
+    which, votes = ("smooth", "votes_smooth") if smooth else ("share", "votes_share")
+    signed = {key: sum(part[which][key] for part in parts) / runs for key in parts[0][which]}
+    cast = {key: sum(part[votes][key] for part in parts) / runs for key in parts[0][votes]}
+    return Forecasts(parts[0]["iso3"], signed, cast, runs)
+
+
+def needed(observed: Observed) -> tuple[list[tuple[str, int]], list[str]]:
+    """The (proposal, step) signatures and the proposals' votes an observation asks for."""
+    signed = sorted({(o.proposal, o.step) for o in observed.outcomes if o.kind == "signed"})
+    votes = sorted({o.proposal for o in observed.outcomes if o.kind == "vote"})
+    return signed, votes
 
 
 def forecast_tasks(scenario: str, overrides: dict, seeds: list[int], observed: Observed,
-                   smooth: bool, chunk: int = 4) -> list[tuple]:
+                   metrics: bool = False, chunk: int = 4) -> list[tuple]:
     """Worker tasks (for `sim.studies.backends`) that together cover `seeds`."""
-    signed, votes = _needed(observed)
-    return [(scenario, overrides, seeds[i:i + chunk], signed, votes, smooth)
+    signed, votes = needed(observed)
+    return [(scenario, overrides, seeds[i:i + chunk], signed, votes, metrics)
             for i in range(0, len(seeds), chunk)]
 
 
-__all__ = ["VOTES", "ForecastModel", "Forecasts", "combine", "forecast_runs", "forecast_tasks"]
+__all__ = ["ForecastModel", "Forecasts", "combine", "forecast_runs", "forecast_tasks", "needed"]

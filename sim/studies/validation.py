@@ -196,9 +196,9 @@ def model_forecasts(scenario: str | Path, overrides: dict, observed: Observed, r
                     workers: int | None = None) -> Forecasts:
     """Per-state forecasts of `reps` runs (seeds derived from `seed`)."""
     seeds = [derive_seed(seed, "forecast", r) for r in range(reps)]
-    tasks = forecast_tasks(str(scenario), overrides, seeds, observed, smooth)
+    tasks = forecast_tasks(str(scenario), overrides, seeds, observed)
     return combine(run_all(forecast_runs, tasks, backend=backend, workers=workers,
-                           what="a forecast run"))
+                           what="a forecast run"), smooth)
 
 
 def read_forecasts(path: str | Path) -> pd.DataFrame:
