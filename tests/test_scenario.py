@@ -690,6 +690,15 @@ def test_override_with_null_deletes_the_key():
     assert spec.proposals["call"].sponsor is None
 
 
+def test_set_path_keeps_member_of_keys_of_linear_forms_whole():
+    """Regression: `...control.member_of.sco` set a nested {member_of: {sco: ...}} before."""
+    data = copy.deepcopy(TINY_DATA)
+    set_path(data, "world.states.interests.control.member_of.sco", 0.7)
+    assert data["world"]["states"]["interests"]["control"]["member_of.sco"] == 0.7
+    spec = load_scenario(TINY, {"world.states.interests.control.member_of.sco": 0.7})
+    assert spec.world.states.interests["control"]["member_of.sco"] == 0.7
+
+
 def test_set_path_indexes_into_lists():
     """`...targets.0.weight` addresses the first target; load_scenario applies it."""
     data = copy.deepcopy(TINY_DATA)

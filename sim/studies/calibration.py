@@ -34,7 +34,7 @@ from scipy.stats import qmc
 from sim.errors import InputError, problem
 from sim.metrics import checkpoint_label
 from sim.runs.runner import derive_seed, run_batch, spec_for
-from sim.scenario.loading import load_model_file
+from sim.scenario.loading import load_model_file, path_keys
 from sim.scenario.spec import TimePoint
 from sim.studies.backends import TaskError, execute, run_all
 from sim.studies.baseline import cross_validated
@@ -249,7 +249,7 @@ def _current_values(scenario: Path, names) -> dict:
     values = {}
     for name in names:
         node: Any = data
-        for key in name.split("."):
+        for key in path_keys(name):
             node = node[int(key)] if isinstance(node, list) else node[key]
         values[name] = float(node)
     return values
