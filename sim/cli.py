@@ -111,6 +111,20 @@ def validate_fit_command(args: argparse.Namespace) -> int:
 
     if args.reps < 1:
         raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
+    if args.ablation:
+        from sim.outputs.tables import to_markdown
+        from sim.runs.store import write_table
+        from sim.studies.calibration import ablation_fit
+
+        table = ablation_fit(args.targets, args.ablation, reps=args.reps, seed=args.seed,
+                             backend=args.backend, workers=args.workers)
+        columns = [c for c in ("point", "outcome", "group", "balanced_accuracy", "auc", "brier",
+                               "accuracy", "abstainers_predicted") if c in table]
+        print(to_markdown(table[table["group"] == "all"][columns].round(3)))
+        if args.out:
+            write_table(Path(args.out) / "ablation.csv", table)
+            print(f"\nablation table written to {args.out}/")
+        return 0
     reports = validate_fit(args.targets, reps=args.reps, seed=args.seed,
                            cross_validated=args.cross_validated, backend=args.backend,
                            workers=args.workers)
@@ -304,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="root seed of the runs")
     p.add_argument("--cross-validated", type=Path, metavar="DIR",
                    help="also score the forecasts of `calibrate --folds` (its --out DIR)")
+    p.add_argument("--ablation", type=Path, metavar="EXPERIMENT",
+                   help="instead, score each point of a `points` experiment (e.g. "
+                        "experiments/ablation_fit.yaml: one mechanism off per point)")
     p.add_argument("--out", type=Path, help="directory for forecasts, scores and figures")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=int)

@@ -38,6 +38,7 @@ from sim.scenario.loading import load_model_file, path_keys
 from sim.scenario.spec import TimePoint
 from sim.studies.backends import TaskError, execute, run_all
 from sim.studies.baseline import cross_validated
+from sim.studies.experiment import design_points, load_experiment
 from sim.studies.forecast import Forecasts, combine, forecast_runs, forecast_tasks, needed
 from sim.studies.outcomes import Observed, OutcomesSpec, folds, load_observed
 from sim.studies.search import CMAES
@@ -496,6 +497,27 @@ def validate_fit(targets_path: str | Path, *, reps: int = 40, seed: int = 0,
     return reports
 
 
+def ablation_fit(targets_path: str | Path, experiment: str | Path, *, reps: int = 40,
+                 seed: int = 0, backend: str = "process",
+                 workers: int | None = None) -> pd.DataFrame:
+    """Per-state scores of the scenario with each point's overrides (e.g. one mechanism
+    switched off), on the same seeds: what each mechanism adds to the fit."""
+    calibration, scenario, observed = observed_of(targets_path)
+    spec, _ = load_experiment(experiment)
+    if spec.design != "points":
+        raise InputError(problem(experiment, "design", "points (one set of overrides per "
+                                 "point)", spec.design))
+    groups = groups_of(spec_for(scenario))
+    frames = []
+    for point in design_points(spec):
+        forecasts = model_forecasts(scenario, point.overrides, observed, reps, seed,
+                                    backend=backend, workers=workers)
+        summary = report(point.label, forecast_table(observed, forecasts), groups).summary
+        frames.append(summary.assign(point=point.label))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["point"] + [c for c in table.columns if c != "point"]]
+
+
 def baseline_fit(targets_path: str | Path, *, penalty: float = 1.0,
                  model: str | Path | None = None) -> list[FitReport]:
     """The cross-validated logistic regression on the targets file's training states and
@@ -512,5 +534,6 @@ def baseline_fit(targets_path: str | Path, *, penalty: float = 1.0,
     return reports
 
 
-__all__ = ["baseline_fit", "calibrate", "fit_table", "load_targets", "loss", "observed_of",
+__all__ = ["ablation_fit", "baseline_fit", "calibrate", "fit_table", "load_targets", "loss",
+           "observed_of",
            "validate_fit"]
