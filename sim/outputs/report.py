@@ -279,7 +279,7 @@ def fit_figure(result: dict):
              "date": t.at if isinstance(t.at, date) else spec.timeline.date_of_step(t.at)}
             for t in calibration.targets
             if t.metric and t.metric.startswith("signers_")]
-    proposal = calibration.targets[0].proposal
+    proposal = next(t.proposal for t in calibration.targets if t.metric)
     return adoption_curves({"simulated (best fit)": result["steps"]}, proposal,
                            targets=pd.DataFrame(rows))
 
@@ -287,11 +287,13 @@ def fit_figure(result: dict):
 def write_calibration(result: dict, out: str | Path) -> Path:
     out = Path(out)
     calibration = result["calibration"]
-    save_figure(fit_figure(result), out / "fit", (
+    counts = [t for t in calibration.targets if t.metric and t.metric.startswith("signers_")]
+    if counts:
+        save_figure(fit_figure(result), out / "fit", (
         f"Calibration of {calibration.name}: signatories by kind, mean and 90% band of "
-        f"{calibration.replications} runs of the best candidate (seeds "
-        f"{result['seeds'][0]}...), observed targets as diamonds. Targets compiled "
-        f"{calibration.compiled}."))
+            f"{calibration.replications} runs of the best candidate (seeds "
+            f"{result['seeds'][0]}...), observed targets as diamonds. Targets compiled "
+            f"{calibration.compiled}."))
     write_text(out / "fit.md", markdown_fit(result) + "\n")
     write_table(out / "fit.csv", result["fit"])
     write_table(out / "search.csv", result["search"])

@@ -445,6 +445,8 @@ def _cross_validate(search: _Search, current: dict, observed: Observed, groups):
 
 
 def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
+    """Each aggregate target against the simulated mean and 90% spread, and whether it
+    passes (empty, with its columns, when the file has only per-state outcomes)."""
     rows = []
     for t, target in enumerate(calibration.targets):
         column = values[:, t]
@@ -465,7 +467,8 @@ def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
             "passed": bool(passed),
             "source": target.source,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["target", "proposal", "value", "tolerance",
+                                       "simulated_mean", "p05", "p95", "passed", "source"])
 
 
 

@@ -216,8 +216,10 @@ def read_forecasts(path: str | Path) -> pd.DataFrame:
         raise InputError(problem(path, ", ".join(sorted(needed - set(frame.columns)))
                                  or "forecast", "columns iso3, outcome, observed and "
                                  "forecast or p_yes, p_abstain, p_no"))
-    signed = frame["outcome"].str.contains(" signed by ")
-    frame.loc[signed, "observed"] = frame.loc[signed, "observed"].astype(float).astype(int)
+    signed = frame["outcome"].str.contains(" signed by ").to_numpy()
+    observed = frame["observed"].astype(str).to_numpy(object)
+    observed[signed] = [int(float(v)) for v in observed[signed]]
+    frame["observed"] = pd.Series(observed, index=frame.index, dtype=object)
     return frame.drop(columns=[c for c in ("predicted", "error") if c in frame])
 
 
