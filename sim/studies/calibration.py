@@ -157,12 +157,14 @@ def _base_overrides(calibration: CalibrationSpec, scenario: Path,
     """Checkpoints at every target date, and no steps beyond the last target or outcome."""
     spec = spec_for(scenario)
     steps = sorted({spec.step_of(t.at) for t in calibration.targets})
-    if calibration.outcomes is not None:
-        steps.append(spec.metadata.steps if any(
-            "end" in o.by for o in calibration.outcomes.signed.values()) else max(
-            [spec.step_of(w) for o in calibration.outcomes.signed.values() for w in o.by]
-            + [spec.step_of(spec.proposals[p].un_vote.at) for p in calibration.outcomes.votes
-               if p in spec.proposals and spec.proposals[p].un_vote is not None] + [1]))
+    if calibration.outcomes is not None:  # the outcomes a search fits (weight > 0)
+        outcomes = calibration.outcomes
+        fitted = [w for o in outcomes.signed.values()
+                  for w, weight in zip(o.by, o.weights(), strict=True) if weight > 0]
+        steps += [spec.metadata.steps if w == "end" else spec.step_of(w) for w in fitted]
+        steps += [spec.step_of(spec.proposals[p].un_vote.at)
+                  for p, vote in outcomes.votes.items() if vote.weight > 0
+                  and p in spec.proposals and spec.proposals[p].un_vote is not None]
     checkpoints = [t.at for t in calibration.targets]
     iso3 = set(spec_states(spec))
     unknown = [problem(path, f"targets.{i}.actor", "an ISO3 code of a state in the scenario",
@@ -398,7 +400,7 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
     current = _current_values(scenario, names)
     _check_observable(calibration, scenario, base, Path(targets_path))
     search = _Search(calibration, scenario, base, observed, backend, workers, log)
-    best = search.run(current, observed)
+    best = search.run(current, None if observed is None else observed.fitted())
     log(f"final fit of the best candidate with {calibration.replications} replications")
 
     final_seeds = [derive_seed(calibration.search.seed, "fit", r)
@@ -434,7 +436,7 @@ def _cross_validate(search: _Search, current: dict, observed: Observed, groups):
     for k, held in enumerate(parts, start=1):
         label = f"fold {k}/{len(parts)}"
         train = observed.restricted(set(observed.iso3) - set(held))
-        best = search.run(current, train, label)
+        best = search.run(current, train.fitted(), label)
         bests.append({"fold": k, "states": len(held), **best})
         forecasts = _forecast(search, {**search.base, **best}, observed, f"fold {k}")
         table = forecast_table(observed.restricted(set(held)), forecasts)

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.data.roster import load_states
 from sim.errors import InputError, problem
@@ -37,7 +37,20 @@ class SignedOutcome(Spec):
 
     column: str
     by: list[TimePoint | Literal["end"]] = Field(min_length=1)
-    weight: float = Field(1.0, ge=0, description="weight of each date's log-likelihood")
+    weight: float | list[float] = Field(
+        1.0, description="weight of each date's log-likelihood (one number, or one per "
+        "date); a date of weight 0 is forecast and scored but not fitted")
+
+    def weights(self) -> list[float]:
+        return list(self.weight) if isinstance(self.weight, list) else [self.weight] * len(
+            self.by)
+
+    @model_validator(mode="after")
+    def _one_weight_per_date(self):
+        weights = self.weights()
+        if len(weights) != len(self.by) or min(weights) < 0:
+            raise ValueError("weight: one number >= 0, or one per date in `by`")
+        return self
 
 
 class VoteOutcome(Spec):
@@ -99,6 +112,11 @@ class Observed:
                                     outcome.iso3[mask], outcome.observed[mask], outcome.weight))
         mask = np.isin(self.iso3, list(keep))
         return Observed(self.source, self.iso3[mask], outcomes, self.strata[mask])
+
+    def fitted(self) -> Observed:
+        """Only the outcomes with a positive weight (those a calibration fits)."""
+        return Observed(self.source, self.iso3, [o for o in self.outcomes if o.weight > 0],
+                        self.strata)
 
 
 def _label(spec: ScenarioSpec, when) -> tuple[str, int]:
@@ -175,10 +193,10 @@ def load_observed(outcomes: OutcomesSpec, scenario: ScenarioSpec, base_dir: Path
         days = frame[signed.column].str.strip()
         steps = np.array([scenario.step_of(date.fromisoformat(d)) if d else np.iinfo(np.int64).max
                           for d in days], dtype=np.int64)
-        for k, when in enumerate(signed.by):
+        for k, (when, weight) in enumerate(zip(signed.by, signed.weights(), strict=True)):
             label, step = _label(scenario, when)
             result.append(Outcome(f"{pid} signed by {label}", pid, "signed", step, iso3,
-                                  (steps <= step).astype(np.int64), signed.weight))
+                                  (steps <= step).astype(np.int64), weight))
             strata = strata * 2 + (steps <= step) if k < 2 else strata
     for pid, vote in outcomes.votes.items():
         cast = frame[vote.column].str.strip().to_numpy(object)
