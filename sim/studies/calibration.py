@@ -401,6 +401,7 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
     _check_observable(calibration, scenario, base, Path(targets_path))
     search = _Search(calibration, scenario, base, observed, backend, workers, log)
     best = search.run(current, None if observed is None else observed.fitted())
+    log("best: " + ", ".join(f"{name}={value}" for name, value in best.items()))
     log(f"final fit of the best candidate with {calibration.replications} replications")
 
     final_seeds = [derive_seed(calibration.search.seed, "fit", r)
