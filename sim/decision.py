@@ -79,24 +79,30 @@ def signals(world: World) -> np.ndarray:
 def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Mean over i's cue groups of cohesion x mean stance of the group's other leaders.
 
-    For the actors `rows`, as (len(rows), P); groups where i is the only leader, or
-    without leaders, do not count.
+    For the actors `rows` (sorted indices), as (len(rows), P); groups where i is the only
+    leader, or without leaders, do not count. One product over groups, then a correction
+    for the few (leader, own group) pairs, as `leader_term` does for blocs.
     """
-    out = np.zeros((len(rows), stances.shape[1]))
-    counted = np.zeros(len(rows))
-    for g, leaders in enumerate(world.group_leaders):
-        if not len(leaders):
-            continue
-        member = world.group_member[rows, g]
-        total = stances[leaders].sum(axis=0)
-        others = np.full(len(rows), float(len(leaders)))
-        value = np.broadcast_to(total, out.shape).copy()
-        is_leader = np.isin(rows, leaders)
-        value[is_leader] -= stances[rows[is_leader]]
-        others[is_leader] -= 1
-        member &= others > 0
-        out[member] += world.group_cohesion[g] * value[member] / others[member, None]
-        counted += member
+    leaders, groups, bounds = world.group_leader_rows, world.group_of_leader, world.group_bounds
+    if not len(world.group_ids):
+        return np.zeros((len(rows), stances.shape[1]))
+    sizes = np.diff(bounds).astype(float)
+    cumulative = np.vstack([np.zeros(stances.shape[1]), np.cumsum(stances[leaders], axis=0)])
+    totals = cumulative[bounds[1:]] - cumulative[bounds[:-1]]  # (G, P) summed stances
+    per_group = world.group_cohesion[:, None] * totals / np.maximum(sizes, 1)[:, None]
+    member = world.group_member[rows] & (sizes > 0)[None, :]
+    out = member @ per_group
+    counted = member.sum(axis=1).astype(float)
+    # a leader inside its own group looks at the group's other leaders only
+    where = np.minimum(np.searchsorted(rows, leaders), len(rows) - 1)
+    present = (rows[where] == leaders) & world.group_member[leaders, groups]
+    if present.any():
+        where, inside, groups = where[present], leaders[present], groups[present]
+        several = sizes[groups] > 1
+        others = (world.group_cohesion[groups, None] * (totals[groups] - stances[inside])
+                  / np.maximum(sizes[groups] - 1, 1)[:, None])
+        np.add.at(out, where, np.where(several[:, None], others, 0.0) - per_group[groups])
+        np.subtract.at(counted, where[~several], 1.0)
     return out / np.maximum(counted, 1)[:, None]
 
 
@@ -138,21 +144,35 @@ def momentum(world: World) -> np.ndarray:
     return (shares * world.legitimacy).sum(axis=1)
 
 
-def _terms(world: World, rows: np.ndarray | None):
+def _only(needed: np.ndarray | None, every: np.ndarray, term, *args) -> np.ndarray:
+    """`term(world, stances, rows)` for the rows whose coefficient is not 0 (zeros
+    elsewhere: they add nothing), so cues cost only for the actors who heed them."""
+    if needed is None or needed.all():
+        return term(*args, every)
+    out = np.zeros((len(every), args[1].shape[1]))
+    if needed.any():
+        out[needed] = term(*args, every[needed])
+    return out
+
+
+def _terms(world: World, rows: np.ndarray | None, needed: np.ndarray | None = None):
     """Yield each term for the actors `rows` (None: all, without copies), as
-    (actors, P) arrays or broadcastable ones, in the order of TERMS."""
+    (actors, P) arrays or broadcastable ones, in the order of TERMS. `needed` (T, actors)
+    marks the actors whose coefficient of a term is not 0: leader and cue terms are
+    then computed only for them."""
     pick = slice(None) if rows is None else rows
     every = np.arange(world.n_actors) if rows is None else rows
     signed = world.signed.astype(float)
     stances = signed - world.opposed
     shown = signals(world) if world.non_adoption else stances
+    heed = (lambda t: None) if needed is None else (lambda t: needed[TERMS.index(t)])
     align, cost = static_terms(world)
     yield align[pick]
     yield cost[pick]
     # the full product is O(edges) and cheaper than slicing rows out of the sparse matrix
     peers = np.asarray(world.network @ (signed * world.eligible))[pick]
     yield _safe_divide(peers, world.peer_norm[pick])
-    yield leader_term(world, shown, every)
+    yield _only(heed("leader"), every, leader_term, world, shown)
     yield momentum(world)[None, :]
     yield stances[world.home[pick]] * (world.kind[pick] != 0)[:, None]
     yield world.federated[pick]
@@ -161,7 +181,7 @@ def _terms(world: World, rows: np.ndarray | None):
     yield world.capacity[pick][:, None]
     yield world.embeddedness[pick][:, None] * world.regime[None, :]
     yield world.ties[pick]
-    yield cue_term(world, shown, every)
+    yield _only(heed("cue"), every, cue_term, world, shown)
 
 
 def term_arrays(world: World, rows: np.ndarray | None = None) -> np.ndarray:
@@ -175,7 +195,8 @@ def utility(world: World, rows: np.ndarray | None = None) -> np.ndarray:
     (len(rows), P) for the sorted actor indices `rows` (the ones deciding this step)."""
     coefficients = world.coefficients if rows is None else world.coefficients[:, rows]
     total = np.zeros((coefficients.shape[1], world.signed.shape[1]))
-    for coefficient, term in zip(coefficients, _terms(world, rows), strict=True):
+    for coefficient, term in zip(coefficients, _terms(world, rows, coefficients != 0),
+                                 strict=True):
         total += coefficient[:, None] * term
     return total
 

@@ -93,6 +93,9 @@ class World:
     group_member: np.ndarray = None
     group_leaders: list[np.ndarray] = None
     group_cohesion: np.ndarray = None
+    group_leader_rows: np.ndarray = None  # every group's leaders, group after group
+    group_of_leader: np.ndarray = None
+    group_bounds: np.ndarray = None  # group g's leaders: group_leader_rows[b[g]:b[g+1]]
     interests: np.ndarray = None
     salience: np.ndarray = None
     weight: np.ndarray = None

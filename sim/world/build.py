@@ -212,6 +212,10 @@ def _assign_groups(world: World) -> None:
     world.group_leaders = [_leaders(world, group, member[:, g])
                            for g, group in enumerate(groups.values())]
     world.group_cohesion = np.array([g.cohesion for g in groups.values()], dtype=float)
+    sizes = [len(leaders) for leaders in world.group_leaders]
+    world.group_leader_rows = np.concatenate([np.zeros(0, np.int64), *world.group_leaders])
+    world.group_of_leader = np.repeat(np.arange(len(groups)), sizes)
+    world.group_bounds = np.r_[0, np.cumsum(sizes)].astype(np.int64)
 
 
 def _state_form(world: World, states: Table, form: dict) -> np.ndarray:
