@@ -255,7 +255,7 @@ def test_extends_null_deletes_a_key(tmp_path):
         "proposals": {"paris_call": {"sponsor": None, "outreach": None}},
     })
     spec = load_scenario(child)
-    assert list(spec.blocs) == ["eu", "us_led", "china_russia"]
+    assert list(spec.blocs) == ["eu", "eu_candidates", "us_led", "china_russia"]
     assert spec.proposals["paris_call"].sponsor is None
     assert spec.proposals["paris_call"].outreach == {}
 
