@@ -4,7 +4,10 @@ Replicate r of both scenarios runs with the same seed (`derive_seed(root, "", r)
 `sim.studies.comparison.compare` does), so the worlds and random draws agree wherever the two
 scenarios do (common random numbers) and each replicate gives a paired difference.
 Outcomes at the last step are summarised per scenario (mean) and as the mean paired
-difference B - A with its 95% Student-t interval.
+difference B - A with its 95% Student-t interval; each scenario's replications also give
+every state's (and named actor's) probability of having signed by the end, which the
+map can show. Replicate seeds are those of `cybernorms run --reps N --seed ROOT`, so a
+scenario's replications can be reproduced from the command line.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sim.runs.record import RunRecord, signing_probability
 from sim.runs.runner import derive_seed, run_spec
 from sim.scenario.spec import ScenarioSpec
 from sim.studies.comparison import paired_difference
@@ -37,6 +41,8 @@ class Comparison:
         seeds: the seeds both scenarios ran with (replicate r used seeds[r]).
         steps: label -> steps table of all replicates (a `replicate` column added).
         differences: per proposal and outcome: mean of A, mean of B, B - A and its 95% CI.
+        probabilities: label -> signing_probability table (states and named actors).
+        root_seed: the root the seeds derive from; run_seconds: mean seconds per run.
     """
 
     labels: tuple[str, str]
@@ -44,6 +50,16 @@ class Comparison:
     seeds: list[int]
     steps: dict[str, pd.DataFrame]
     differences: pd.DataFrame
+    probabilities: dict[str, pd.DataFrame]
+    root_seed: int = 0
+    run_seconds: float = 0.0
+
+    def signing_at_end(self, label: str) -> dict[str, dict[str, float]]:
+        """proposal -> actor id -> share of the runs of `label` in which it had signed."""
+        table = self.probabilities[label]
+        table = table[table["at"] == "end"]
+        return {pid: dict(zip(part["actor_id"], part["probability"], strict=True))
+                for pid, part in table.groupby("proposal", sort=False)}
 
 
 def shared_seeds(root: int, reps: int) -> list[int]:
@@ -79,8 +95,13 @@ def outcome_differences(steps_a: pd.DataFrame, steps_b: pd.DataFrame) -> pd.Data
 
 def compare(a: ScenarioSpec, b: ScenarioSpec, reps: int, root_seed: int = 0,
             labels: tuple[str, str] | None = None,
-            progress: Callable[[float], None] | None = None) -> Comparison:
-    """Run A and B `reps` times each on shared seeds; `progress` gets the fraction done."""
+            progress: Callable[[float], None] | None = None,
+            check: Callable[[], None] | None = None) -> Comparison:
+    """Run A and B `reps` times each on shared seeds.
+
+    `progress` gets the fraction done after each run; `check` is called between runs
+    and may raise to stop (the dashboard's Cancel).
+    """
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
     labels = labels or (a.metadata.name, b.metadata.name)
@@ -88,15 +109,26 @@ def compare(a: ScenarioSpec, b: ScenarioSpec, reps: int, root_seed: int = 0,
         labels = (f"A: {labels[0]}", f"B: {labels[1]}")
     seeds = shared_seeds(root_seed, reps)
     frames: dict[str, list[pd.DataFrame]] = {label: [] for label in labels}
-    done = 0
+    named: dict[str, list[RunRecord]] = {label: [] for label in labels}
+    done, seconds = 0, 0.0
     for replicate, seed in enumerate(seeds):
         for label, spec in zip(labels, (a, b), strict=True):
-            steps = run_spec(spec, seed, tables=("steps",)).steps
+            if check is not None:
+                check()
+            record = run_spec(spec, seed, tables=("steps", "actors"))
+            seconds += sum(record.timings.values())
+            steps = record.steps
             steps.insert(0, "replicate", replicate)
             frames[label].append(steps)
+            # only the actors who exist in every world count for probabilities
+            record.actors = record.actors[~record.actors["generated"]]
+            named[label].append(record)
             done += 1
             if progress is not None:
                 progress(done / (2 * reps))
     steps = {label: pd.concat(parts, ignore_index=True) for label, parts in frames.items()}
     return Comparison(labels=labels, specs=(a, b), seeds=seeds, steps=steps,
-                      differences=outcome_differences(*steps.values()))
+                      differences=outcome_differences(*steps.values()),
+                      probabilities={label: signing_probability(records)
+                                     for label, records in named.items()},
+                      root_seed=root_seed, run_seconds=seconds / max(done, 1))

@@ -6,7 +6,8 @@ the world seed, so a world always shows the same sample). States are placed by a
 force-directed layout (Fruchterman-Reingold) of their ties; firms and organisations
 sit in a spiral around their home state, their strongest tie. The layout is computed
 once per network and cached: stepping the model only recolours the nodes. Each node
-draws its two strongest ties within the view, which keeps the picture legible.
+draws its two strongest ties within the view, which keeps the picture legible, and the
+largest states carry their ISO3 code.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.dashboard.figures import STATUS, STATUS_COLORS, status_codes
+from sim.dashboard.colouring import Colouring
+from sim.dashboard.figures import fit_legend
 from sim.world.arrays import World
 
 SAMPLE = 150  # generated firms, and generated organisations, drawn into the view
 TIES_PER_NODE = 2
+LABELLED = 14  # the largest states are labelled
 WIDTH, HEIGHT = 1000.0, 660.0  # the drawing, in its own units
 _CACHE: OrderedDict[str, NetworkView] = OrderedDict()
 _CACHE_SIZE = 8
@@ -47,6 +50,11 @@ class NetworkView:
     kind: np.ndarray
     ties: np.ndarray
     shown: dict[str, tuple[int, int]]
+
+    def labelled(self) -> np.ndarray:
+        """Indices (into `rows`) of the largest states, which carry a label."""
+        states = np.flatnonzero(self.kind == 0)
+        return states[np.argsort(-self.radius[states], kind="stable")[:LABELLED]]
 
     def edges_path(self) -> str:
         """The ties as one SVG path (drawn once; they never change colour)."""
@@ -153,11 +161,11 @@ def _place_satellites(world: World, rows: np.ndarray, xy: np.ndarray,
         xy[members] = xy[home] + np.c_[np.cos(angle), np.sin(angle)] * distance[:, None]
 
 
-def network_figure(world: World, proposal: int, title: str = "") -> Figure:
-    """The drawn network coloured by stance on `proposal`, for export (PNG, SVG)."""
+def network_figure(world: World, colouring: Colouring, title: str = "") -> Figure:
+    """The drawn network coloured by `colouring`, for export (PNG, SVG, PDF)."""
     view = network_view(world)
-    colours = np.array(STATUS_COLORS)[status_codes(world, proposal)[view.rows]]
-    fig = Figure(figsize=(9, 6.6), layout="constrained")
+    colours = np.array(colouring.fill(view.rows))
+    fig = Figure(figsize=(9, 7.0), layout="constrained")
     ax = fig.add_subplot()
     segments = np.stack([view.xy[view.ties[:, 0]], view.xy[view.ties[:, 1]]], axis=1)
     ax.add_collection(LineCollection(segments, colors="#9aa5b1", linewidths=0.4, alpha=0.5))
@@ -165,19 +173,25 @@ def network_figure(world: World, proposal: int, title: str = "") -> Figure:
         mine = view.kind == code
         ax.scatter(view.xy[mine, 0], view.xy[mine, 1], s=(view.radius[mine] * 0.9) ** 2,
                    c=colours[mine], marker=marker, edgecolors="#4a5260", linewidths=0.4)
+    for i in view.labelled():
+        x, y = view.xy[i]
+        ax.annotate(world.ids[view.rows[i]], (x, y + view.radius[i]), xytext=(0, -2),
+                    textcoords="offset points", ha="center", va="top", fontsize=6.5,
+                    fontweight="bold", color="#1f2933")
     ax.set_xlim(0, WIDTH)
     ax.set_ylim(HEIGHT, 0)
     ax.set_aspect("equal")
     ax.axis("off")
-    handles = [Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor=c,
-                      markeredgecolor="#999", label=s)
-               for s, c in zip(STATUS, STATUS_COLORS, strict=True)]
+    everyone = np.arange(world.n_actors)
+    handles = [Line2D([], [], marker="s", linestyle="", markersize=8, markerfacecolor=item["color"],
+                      markeredgecolor="#999",
+                      label=f"{item['label']}: {item['count']:,} ({item['shown']:,} shown)")
+               for item in colouring.legend(everyone, view.rows)]
     handles += [Line2D([], [], marker=m, linestyle="", color="#4a5260", markerfacecolor="white",
-                       label=f"{label} ({shown} of {total:,})")
+                       label=f"{label} ({shown:,} of {total:,} shown)")
                 for m, label, (shown, total) in zip("os^", ("states", "firms", "civil society"),
                                                    view.shown.values(), strict=True)]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0), ncols=4,
-              fontsize=7.5, frameon=False)
+    fit_legend(fig, handles, title=colouring.title, title_fontsize=8)
     if title:
         ax.set_title(title, fontsize=11, loc="left")
     return fig

@@ -27,7 +27,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.dashboard.figures import STATUS, STATUS_COLORS, status_codes
+from sim.dashboard.colouring import Colouring
+from sim.dashboard.figures import fit_legend
 from sim.data.roster import load_states
 from sim.world.arrays import World
 
@@ -213,11 +214,11 @@ def _layout(roster: str, base_dir: Path | None) -> MapLayout:
     )
 
 
-def map_figure(world: World, proposal: int, title: str = "") -> Figure:
-    """States coloured by their stance on `proposal`, for export (PNG, SVG)."""
+def map_figure(world: World, colouring: Colouring, title: str = "") -> Figure:
+    """The UN member states coloured by `colouring`, for export (PNG, SVG, PDF)."""
     layout = map_layout(world)
-    colours = np.array(STATUS_COLORS)[status_codes(world, proposal)]
-    fig = Figure(figsize=(10, 5.2), layout="constrained")
+    colours = np.array(colouring.fill(np.arange(world.n_actors)))
+    fig = Figure(figsize=(10, 5.6), layout="constrained")
     ax = fig.add_subplot()
     ax.add_collection(PolyCollection(layout.background_polygons, facecolors=BACKGROUND,
                                      edgecolors="white", linewidths=0.3))
@@ -235,10 +236,11 @@ def map_figure(world: World, proposal: int, title: str = "") -> Figure:
     ax.set_ylim(y + height, y)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="#999", label=s)
-                       for s, c in zip(STATUS, STATUS_COLORS, strict=True)],
-              loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False,
-              ncols=len(STATUS))
+    states = np.arange(world.slices["state"].start, world.slices["state"].stop)
+    fit_legend(fig, [Patch(facecolor=item["color"], edgecolor="#999",
+                           label=f"{item['label']} ({item['count']})")
+                     for item in colouring.legend(states)],
+               title=f"{colouring.title} (states)", title_fontsize=8)
     if title:
         ax.set_title(title, fontsize=11, loc="left")
     return fig

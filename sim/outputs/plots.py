@@ -1,9 +1,11 @@
 """Figures for papers: adoption curves, bloc curves and coverage, from tidy step tables.
 
 Every figure reads the `steps` table of one or more runs (several runs give a mean
-line and a band holding the middle 90% of runs), is readable in greyscale (line
-styles and markers differ, bands are grey), has labelled axes with units, and is
-saved as vector (PDF, SVG) and PNG with a caption file recording what produced it.
+line and a band holding the middle 90% of runs), uses the colour-blind-safe palette
+the dashboard uses too (`sim.outputs.palette`), is readable in greyscale (each line
+has its own dash pattern and lightness; bands are pale tints of their line), has
+labelled axes with units, and is saved as vector (PDF, SVG) and PNG with a caption
+file recording what produced it.
 """
 
 from __future__ import annotations
@@ -18,23 +20,17 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.outputs.palette import GRID, bloc_color, series_color, series_dash  # noqa: E402
 from sim.runs.store import atomic_path, write_text  # noqa: E402
 from sim.scenario.spec import KINDS  # noqa: E402
 
-STYLES = [
-    {"linestyle": "-", "marker": None},
-    {"linestyle": "--", "marker": None},
-    {"linestyle": ":", "marker": None},
-    {"linestyle": "-.", "marker": None},
-    {"linestyle": "-", "marker": "o", "markevery": 0.1, "markersize": 3},
-    {"linestyle": "--", "marker": "s", "markevery": 0.1, "markersize": 3},
-]
-GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65"]
 KIND_LABELS = {"state": "States", "firm": "Firms", "civil": "Civil society"}
 
 
-def _style(i: int) -> dict:
-    return {"color": GREYS[i % len(GREYS)], **STYLES[i % len(STYLES)], "linewidth": 1.4}
+def _style(i: int, color: str | None = None) -> dict:
+    dash = series_dash(i)
+    return {"color": color or series_color(i), "linestyle": (0, dash) if dash else "-",
+            "linewidth": 1.4}
 
 
 def band(steps: pd.DataFrame, column: str, low: float = 5, high: float = 95) -> pd.DataFrame:
@@ -47,18 +43,20 @@ def band(steps: pd.DataFrame, column: str, low: float = 5, high: float = 95) -> 
     })
 
 
-def _plot_band(ax, stats: pd.DataFrame, label: str, i: int, shade: bool) -> None:
-    ax.plot(stats.index, stats["mean"], label=label, **_style(i))
+def _plot_band(ax, stats: pd.DataFrame, label: str, i: int, shade: bool,
+               color: str | None = None) -> None:
+    style = _style(i, color)
+    ax.plot(stats.index, stats["mean"], label=label, **style)
     if shade:
-        ax.fill_between(stats.index, stats["low"], stats["high"], color="0.5", alpha=0.2,
-                        linewidth=0)
+        ax.fill_between(stats.index, stats["low"], stats["high"], color=style["color"],
+                        alpha=0.18, linewidth=0)
 
 
 def _dates_axis(ax) -> None:
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
-    ax.grid(True, color="0.9", linewidth=0.6)
+    ax.grid(True, color=GRID, linewidth=0.6)
 
 
 def adoption_curves(runs: dict[str, pd.DataFrame] | pd.DataFrame, proposal: str,
@@ -92,7 +90,7 @@ def bloc_curves(steps: pd.DataFrame, proposal: str, blocs: Sequence[str]):
     mine = steps[steps["proposal"] == proposal]
     several = mine["run_id"].nunique() > 1
     for i, bloc in enumerate(blocs):
-        _plot_band(ax, band(mine, f"state_signers_{bloc}"), bloc, i, several)
+        _plot_band(ax, band(mine, f"state_signers_{bloc}"), bloc, i, several, bloc_color(i))
     ax.set_ylabel("state signatories (count)")
     ax.set_title("State signatories by bloc", fontsize=10)
     _dates_axis(ax)
@@ -134,7 +132,7 @@ def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
                                                                             sort=False)):
             ax.step(curve["date"], curve["signed"], where="post", label=label, **_style(i))
             ax.fill_between(curve["date"], curve["low"], curve["high"], step="post",
-                            color="0.5", alpha=0.15, linewidth=0)
+                            color=series_color(i), alpha=0.15, linewidth=0)
         ax.set_title(KIND_LABELS[kind], fontsize=10)
         ax.set_ylim(0, 1)
         _dates_axis(ax)
@@ -153,7 +151,7 @@ def sufficiency_curves(table: pd.DataFrame, proposal: str):
     ax.set_yscale("log")
     ax.set_xlabel("replications (runs)")
     ax.set_ylabel("95% CI half-width / mean")
-    ax.grid(True, which="both", color="0.9", linewidth=0.6)
+    ax.grid(True, which="both", color=GRID, linewidth=0.6)
     ax.legend(fontsize=8, frameon=False)
     return fig
 

@@ -88,10 +88,23 @@ def run_spec(spec: ScenarioSpec, seed: int, *, decision: str = "kernel",
     built = time.perf_counter()
     model.run_model()
     finished = time.perf_counter()
+    record = record_of(model, tables)
+    record.timings = {"build_s": built - started, "run_s": finished - built,
+                      "tables_s": time.perf_counter() - finished}
+    return record
+
+
+def record_of(model: NormDiplomacyModel,
+              tables: tuple[str, ...] = ("steps", "actors", "votes", "metrics")) -> RunRecord:
+    """The record of a model as it stands (after its last step, or paused earlier).
+
+    `run_spec` records every run with it; the dashboard's "download this run" too.
+    """
+    spec, seed = model.spec, model.seed
     rid = run_id(spec, seed)
     empty = pd.DataFrame()
     history = model.history.table()
-    record = RunRecord(
+    return RunRecord(
         run_id=rid,
         seed=seed,
         scenario=spec,
@@ -100,9 +113,6 @@ def run_spec(spec: ScenarioSpec, seed: int, *, decision: str = "kernel",
         votes=stamp(votes_table(model), rid, seed) if "votes" in tables else empty,
         metrics=stamp(run_metrics(model, history), rid, seed) if "metrics" in tables else empty,
     )
-    record.timings = {"build_s": built - started, "run_s": finished - built,
-                      "tables_s": time.perf_counter() - finished}
-    return record
 
 
 def run_replicates(scenario: str | Path | ScenarioSpec, reps: int, *, seed: int | None = None,
