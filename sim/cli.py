@@ -93,7 +93,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from sim.studies.calibration import calibrate
 
     result = calibrate(args.targets, backend=args.backend, workers=args.workers,
-                       log=lambda line: print(line, file=sys.stderr))
+                       log=lambda line: print(line, file=sys.stderr), folds=args.folds)
     print(markdown_fit(result))
     print("\nbest coefficients:")
     for name, value in result["best"].items():
@@ -101,7 +101,56 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.out:
         write_calibration(result, args.out)
         print(f"\nwritten to {args.out}/")
-    return 0 if result["fit"]["passed"].all() else 1
+    fit = result["fit"]
+    return 0 if fit.empty or fit["passed"].all() else 1  # the per-state fit is reported only
+
+
+@command("validate-fit")
+def validate_fit_command(args: argparse.Namespace) -> int:
+    from sim.outputs.report import markdown_fit_scores, write_fit_reports
+    from sim.studies.calibration import validate_fit
+
+    if args.reps < 1:
+        raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
+    if args.ablation:
+        from sim.outputs.tables import to_markdown
+        from sim.runs.store import write_table
+        from sim.studies.calibration import ablation_fit
+
+        table = ablation_fit(args.targets, args.ablation, reps=args.reps, seed=args.seed,
+                             backend=args.backend, workers=args.workers)
+        columns = [c for c in ("point", "outcome", "group", "balanced_accuracy", "auc", "brier",
+                               "accuracy", "abstainers_predicted") if c in table]
+        print(to_markdown(table[table["group"] == "all"][columns].round(3)))
+        if args.out:
+            write_table(Path(args.out) / "ablation.csv", table)
+            print(f"\nablation table written to {args.out}/")
+        return 0
+    reports = validate_fit(args.targets, reps=args.reps, seed=args.seed,
+                           cross_validated=args.cross_validated, backend=args.backend,
+                           workers=args.workers)
+    print(markdown_fit_scores(reports))
+    if args.out:
+        write_fit_reports(reports, args.out, f"Targets {args.targets}; {args.reps} runs, "
+                          f"seeds derived from {args.seed}.")
+        print(f"per-state forecasts, scores and reliability diagrams written to {args.out}/")
+    return 0
+
+
+@command("baseline")
+def baseline_command(args: argparse.Namespace) -> int:
+    from sim.outputs.report import markdown_fit_scores, write_fit_reports
+    from sim.studies.calibration import baseline_fit
+
+    if args.penalty <= 0:
+        raise InputError(problem("--penalty", "", "a number > 0", args.penalty))
+    reports = baseline_fit(args.targets, penalty=args.penalty, model=args.model)
+    print(markdown_fit_scores(reports))
+    if args.out:
+        write_fit_reports(reports, args.out, f"Targets {args.targets}; logistic regression "
+                          f"(C = {args.penalty}) in the targets file's folds.")
+        print(f"forecasts, scores and reliability diagrams written to {args.out}/")
+    return 0
 
 
 @command("sweep")
@@ -322,8 +371,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", help="fit behaviour coefficients to a dated targets file")
     p.add_argument("targets", help="targets YAML (see experiments/calibrate_paris_call_2018.yaml)")
     p.add_argument("--out", type=Path, help="directory for the fit table and best coefficients")
+    p.add_argument("--folds", action="store_true",
+                   help="also cross-validate the per-state fit in the targets file's folds "
+                        "(one calibration per fold: takes folds x as long)")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+
+    p = sub.add_parser("validate-fit", help="per-state forecasts scored against the "
+                       "training outcomes of a targets file")
+    p.add_argument("targets", help="targets YAML with an `outcomes:` section")
+    p.add_argument("--reps", type=int, default=40, help="runs behind each forecast")
+    p.add_argument("--seed", type=int, default=0, help="root seed of the runs")
+    p.add_argument("--cross-validated", type=Path, metavar="DIR",
+                   help="also score the forecasts of `calibrate --folds` (its --out DIR)")
+    p.add_argument("--ablation", type=Path, metavar="EXPERIMENT",
+                   help="instead, score each point of a `points` experiment (e.g. "
+                        "experiments/ablation_fit.yaml: one mechanism off per point)")
+    p.add_argument("--out", type=Path, help="directory for forecasts, scores and figures")
+    p.add_argument("--backend", choices=("serial", "process"), default="process")
+    p.add_argument("--workers", type=int)
+
+    p = sub.add_parser("baseline", help="cross-validated logistic regression on the same "
+                       "inputs and training states (the baseline to beat)")
+    p.add_argument("targets", help="targets YAML with an `outcomes:` section")
+    p.add_argument("--penalty", type=float, default=1.0,
+                   help="inverse L2 penalty C of the regression (default 1)")
+    p.add_argument("--model", type=Path, metavar="DIR",
+                   help="the model's cross-validated forecasts (`calibrate --folds --out DIR`)")
+    p.add_argument("--out", type=Path, help="directory for forecasts, scores and figures")
 
     p = sub.add_parser("sweep", help="run an experiment's design points x replications")
     p.add_argument("spec", help="experiment YAML (see experiments/)")

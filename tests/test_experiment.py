@@ -485,7 +485,7 @@ def test_shipped_calibration_targets_load(path):
     states of its scenario and its ranges are proper."""
     calibration, scenario = load_targets(path)
     assert scenario.is_file()
-    assert calibration.targets and calibration.parameters
+    assert (calibration.targets or calibration.outcomes) and calibration.parameters
     base = _base_overrides(calibration, scenario)  # raises for unknown actors
     assert base["metadata.steps"] >= 1
     assert all(low < high for low, high in calibration.parameters.values())

@@ -110,9 +110,21 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
     return deep_merge(base, data, provenance, str(path)), provenance
 
 
+def path_keys(dotted: str) -> list[str]:
+    """The keys of a dotted path; `member_of.<org>` (a key of a linear form) stays one key."""
+    keys: list[str] = []
+    for key in dotted.split("."):
+        if keys and keys[-1] == "member_of":
+            keys[-1] = f"member_of.{key}"
+        else:
+            keys.append(key)
+    return keys
+
+
 def set_path(data: dict, dotted: str, value: Any, source: str = "override") -> None:
-    """Set `a.b.c` in nested data, creating mappings; list items by index (`x.targets.0`)."""
-    keys = dotted.split(".")
+    """Set `a.b.c` in nested data, creating mappings; list items by index (`x.targets.0`);
+    `member_of.<org>` is one key (e.g. `world.states.regime.member_of.coe`)."""
+    keys = path_keys(dotted)
     if not dotted or any(not k for k in keys):
         raise InputError(problem(source, dotted, "a dotted path such as proposals.x.bindingness"))
     node: Any = data
