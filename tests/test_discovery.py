@@ -156,3 +156,22 @@ def test_short_names_drop_the_shared_part_of_paths():
         "content.x", "bindingness"]
     assert short_names(["a.b", "c.d"]) == ["a.b", "c.d"]
     assert short_names(["proposals.p.bindingness"]) == ["bindingness"]
+
+
+def test_without_the_workbench_discover_says_what_to_install(monkeypatch):
+    """The EMA Workbench is an opt-in extra: without it, one message naming the install."""
+    import builtins
+
+    from sim.errors import InputError
+    from sim.studies import discovery
+
+    real_import = builtins.__import__
+
+    def no_workbench(name, *args, **kwargs):
+        if name.startswith("ema_workbench"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_workbench)
+    with pytest.raises(InputError, match=r"cybernorms\[discovery\]"):
+        discovery._ema()

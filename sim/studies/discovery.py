@@ -127,9 +127,14 @@ def short_names(paths: list[str]) -> list[str]:
 
 def _ema():
     """The EMA Workbench's PRIM (quietly: it warns about optional parts it lacks)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from ema_workbench.analysis import prim
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from ema_workbench.analysis import prim
+    except ImportError:
+        raise InputError(problem("discover", "PRIM", "the EMA Workbench installed (pip "
+                                 "install 'cybernorms[discovery]', or in a checkout uv sync "
+                                 "--extra discovery)")) from None
     return prim
 
 
