@@ -119,7 +119,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
 
     try:
         result = calibrate(args.targets, backend=args.backend, workers=args.workers,
-                           log=_stderr)
+                           log=_stderr, folds=args.folds)
     except KeyboardInterrupt:
         print("\ninterrupted: calibration stopped; each stage's best loss so far is in the "
               "log above", file=sys.stderr)
@@ -131,7 +131,52 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.out:
         write_calibration(result, args.out)
         print(f"\nwritten to {args.out}/")
-    return 0 if result["fit"]["passed"].all() else 1
+    fit = result["fit"]
+    return 0 if fit.empty or fit["passed"].all() else 1  # the per-state fit is reported only
+
+
+@command("validate-fit")
+def validate_fit_command(args: argparse.Namespace) -> int:
+    from sim.outputs.report import markdown_fit_scores, write_fit_reports
+    from sim.studies.calibration import validate_fit
+
+    if args.ablation:
+        from sim.outputs.tables import to_markdown
+        from sim.runs.store import write_table
+        from sim.studies.calibration import ablation_fit
+
+        table = ablation_fit(args.targets, args.ablation, reps=args.reps, seed=args.seed,
+                             backend=args.backend, workers=args.workers)
+        columns = [c for c in ("point", "outcome", "group", "balanced_accuracy", "auc", "brier",
+                               "accuracy", "abstainers_predicted") if c in table]
+        print(to_markdown(table[table["group"] == "all"][columns].round(3)))
+        if args.out:
+            write_table(Path(args.out) / "ablation.csv", table)
+            print(f"\nablation table written to {args.out}/")
+        return 0
+    reports = validate_fit(args.targets, reps=args.reps, seed=args.seed,
+                           cross_validated=args.cross_validated, backend=args.backend,
+                           workers=args.workers)
+    print(markdown_fit_scores(reports))
+    if args.out:
+        write_fit_reports(reports, args.out, f"Targets {args.targets}; {args.reps} runs, "
+                          f"seeds derived from {args.seed}.")
+        print(f"per-state forecasts, scores and reliability diagrams written to {args.out}/")
+    return 0
+
+
+@command("baseline")
+def baseline_command(args: argparse.Namespace) -> int:
+    from sim.outputs.report import markdown_fit_scores, write_fit_reports
+    from sim.studies.calibration import baseline_fit
+
+    reports = baseline_fit(args.targets, penalty=args.penalty, model=args.model)
+    print(markdown_fit_scores(reports))
+    if args.out:
+        write_fit_reports(reports, args.out, f"Targets {args.targets}; logistic regression "
+                          f"(C = {args.penalty}) in the targets file's folds.")
+        print(f"forecasts, scores and reliability diagrams written to {args.out}/")
+    return 0
 
 
 @command("sweep")
@@ -258,6 +303,69 @@ def replications_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("design")
+def design_command(args: argparse.Namespace) -> int:
+    from sim.outputs.exploration import write_design
+    from sim.outputs.tables import to_markdown
+    from sim.studies.design import design, load_design, plan_counts
+
+    at = int(args.at) if args.at and args.at.isdigit() else args.at
+    study = load_design(args.spec, args.scenario, proposal=args.proposal,
+                           objective=args.objective, at=at, constraints=args.constraint,
+                           track=args.track,
+                           samples=args.samples, rounds=args.rounds, per_round=args.per_round,
+                           replications=args.replications, seed=args.seed)
+    counts = plan_counts(study)
+    if args.dry_run:
+        print(f"design {study.spec.name}: {counts['texts']} texts of {study.proposal} "
+              f"({counts['first_stage']} in the first stage) x {counts['replications']} "
+              f"replications = {counts['runs']} runs; support {study.spec.objective} at "
+              f"{study.at_label}")
+        return 0
+    out = args.out or Path("results") / f"design_{study.spec.name}"
+    try:
+        result = design(study, out, backend=args.backend, workers=args.workers,
+                        scheduler=args.scheduler, resume=args.resume)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    write_design(result, out)
+    plan, texts = result.plan, result.texts
+    rate = f", {plan['runs_per_s']} runs/s" if plan["runs_per_s"] else ""
+    print(f"{plan['texts']} texts x {plan['replications']} replications = {plan['runs']} runs "
+          f"({plan['runs_computed']} computed in {plan['elapsed_s']:.0f} s{rate}); support: "
+          f"{plan['objective']} at {plan['at']}"
+          + (f"; constraints: {', '.join(plan['constraints'])}" if plan["constraints"] else ""))
+    columns = ["text", "origin", "objective", "objective_ci", "versus_written",
+               "versus_written_ci", *study.track, "breadth", "bindingness", "distance",
+               "open_to", "scope"]
+    front = texts[texts["front"]].sort_values("objective", ascending=False)
+    shown = f"; the 20 with most support, all in {out}/front.md" if len(front) > 20 else ""
+    print(f"\nPareto front of support against ambition ({len(front)} texts{shown}):\n")
+    print(to_markdown(front[columns].head(20).round(3)))
+    edits = texts[texts["origin"].isin(["as written", "one edit"])]
+    print("\nthe text as written and its one-edit variants (differences paired on the "
+          "same seeds):\n")
+    print(to_markdown(edits[columns].round(3)))
+    print(f"\ntables and figure written to {out}/")
+    return 0
+
+
+@command("discover")
+def discover_command(args: argparse.Namespace) -> int:
+    from sim.outputs.exploration import format_discovery, write_discovery
+    from sim.studies.discovery import discover
+
+    found = discover(args.results, args.outcome, at=args.at, proposal=args.proposal,
+                     threshold=args.threshold, below=args.below,
+                     min_coverage=args.min_coverage, peel_alpha=args.peel_alpha,
+                     mass_min=args.mass_min)
+    print(format_discovery(found))
+    out = args.out or Path(args.results) / f"discovery_{args.outcome}"
+    write_discovery(found, out)
+    print(f"\nfigure and tables written to {out}/")
+    return 0
+
+
 @command("dashboard")
 def dashboard_command(args: argparse.Namespace) -> int:
     from sim.dashboard.server import main as dashboard_main
@@ -292,6 +400,24 @@ def _seed(text: str) -> int:
     value = SEED(text)
     if value >= 2**63:
         raise argparse.ArgumentTypeError(f"got {text[:40]!r}; expected a seed below 2^63")
+    return value
+
+
+def _finite(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        value = float(text) if len(text) <= 40 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"got {text[:40]!r}; expected a finite number")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"got {text[:40]!r}; expected a number > 0")
     return value
 
 
@@ -357,8 +483,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("targets", type=_path,
                    help="targets YAML (see experiments/calibrate_paris_call_2018.yaml)")
     p.add_argument("--out", type=_path, help="directory for the fit table and best coefficients")
+    p.add_argument("--folds", action="store_true",
+                   help="also cross-validate the per-state fit in the targets file's folds "
+                        "(one calibration per fold: takes folds x as long)")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=WORKERS, help="worker processes (default: all cores)")
+
+    p = add("validate-fit", help="per-state forecasts scored against the "
+            "training outcomes of a targets file")
+    p.add_argument("targets", type=_path, help="targets YAML with an `outcomes:` section")
+    p.add_argument("--reps", type=REPS, default=40, help="runs behind each forecast")
+    p.add_argument("--seed", type=_seed, default=0, help="root seed of the runs")
+    p.add_argument("--cross-validated", type=_path, metavar="DIR",
+                   help="also score the forecasts of `calibrate --folds` (its --out DIR)")
+    p.add_argument("--ablation", type=_path, metavar="EXPERIMENT",
+                   help="instead, score each point of a `points` experiment (e.g. "
+                        "experiments/ablation_fit.yaml: one mechanism off per point)")
+    p.add_argument("--out", type=_path, help="directory for forecasts, scores and figures")
+    p.add_argument("--backend", choices=("serial", "process"), default="process")
+    p.add_argument("--workers", type=WORKERS)
+
+    p = add("baseline", help="cross-validated logistic regression on the same "
+            "inputs and training states (the baseline to beat)")
+    p.add_argument("targets", type=_path, help="targets YAML with an `outcomes:` section")
+    p.add_argument("--penalty", type=_positive, default=1.0,
+                   help="inverse L2 penalty C of the regression (default 1)")
+    p.add_argument("--model", type=_path, metavar="DIR",
+                   help="the model's cross-validated forecasts (`calibrate --folds --out DIR`)")
+    p.add_argument("--out", type=_path, help="directory for forecasts, scores and figures")
 
     p = add("sweep", help="run an experiment's design points x replications")
     p.add_argument("spec", type=_path, help="experiment YAML (see experiments/)")
@@ -409,6 +561,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_path)
     p.add_argument("--backend", choices=("serial", "process"), default="process")
     p.add_argument("--workers", type=WORKERS)
+
+    p = add("design", help="search a proposal's texts for support against ambition")
+    p.add_argument("scenario", type=_path, help="scenario YAML file (or a shipped scenario name)")
+    p.add_argument("--spec", type=_path, help="design file: the space of texts, objective, "
+                   "constraints, search budget (see experiments/design_paris_call_2018.yaml)")
+    p.add_argument("--proposal", help="the proposal whose text is searched (default: the first)")
+    p.add_argument("--objective", help="support to maximise: a metric or a weighted sum, e.g. "
+                   "share_states or '0.5*joined_IND + 0.5*joined_BRA'")
+    p.add_argument("--constraint", action="append", metavar="NAME>=VALUE",
+                   help="a bound on a mean metric or on ambition (breadth, bindingness, "
+                   "distance), e.g. joined_IND>=0.5; repeatable")
+    p.add_argument("--track", action="append", metavar="METRIC",
+                   help="another metric to report per text, e.g. joined_IND; repeatable")
+    p.add_argument("--at", help="time point of support: a date, a step or 'end'")
+    p.add_argument("--samples", type=REPS, help="quasi-random texts in the first stage")
+    p.add_argument("--rounds", type=_whole(0, "a whole number of rounds >= 0"),
+                   help="rounds of edits of texts on the front")
+    p.add_argument("--per-round", type=REPS, help="new texts per round")
+    p.add_argument("--replications", type=REPS, help="runs per text (common random numbers)")
+    p.add_argument("--seed", type=_seed, help="root seed")
+    p.add_argument("--out", type=_path, help="results directory (default: results/design_<name>)")
+    p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
+    p.add_argument("--workers", type=WORKERS, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--resume", action="store_true", help="reuse runs already finished in --out")
+    p.add_argument("--dry-run", action="store_true", help="print the run count only")
+
+    p = add("discover", help="scenario discovery (PRIM, CART) on a sweep's results")
+    p.add_argument("results", type=_path, help="a sweep's --out directory")
+    p.add_argument("--outcome", required=True, help="a metric, e.g. joined_IND or share_gdp")
+    p.add_argument("--threshold", required=True, type=_finite,
+                   help="the outcome holds at or above this value (at or below with --below)")
+    p.add_argument("--below", action="store_true", help="the outcome holds at or below")
+    p.add_argument("--at", default="end", help="'end' or a checkpoint date (default: end)")
+    p.add_argument("--proposal", help="the proposal (default: the only one)")
+    p.add_argument("--min-coverage", type=_finite, default=0.5,
+                   help="the chosen box is the densest with at least this coverage")
+    p.add_argument("--peel-alpha", type=_finite, default=0.05, help="share peeled per PRIM step")
+    p.add_argument("--mass-min", type=_finite, default=0.05,
+                   help="smallest box (and CART leaf), as a share of runs")
+    p.add_argument("--out", type=_path,
+                   help="where to write (default: RESULTS/discovery_<outcome>)")
 
     p = add("dashboard", help="the interactive Solara dashboard (127.0.0.1 by default)")
     from sim.dashboard.server import configure_parser

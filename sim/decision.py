@@ -3,7 +3,7 @@
 Utility of actor i for proposal p, reading the world as it stands (synchronous update):
 
     U = a*align - g*cost + s*peers + l*leader + m*momentum + h*home
-        + f*federated + o*outreach - r*rival
+        + f*federated + o*outreach - r*rival + c*capacity + e*regime + t*ties + q*cue
 
 with coefficients (a, g, ...) of i's kind from the scenario's `behaviour`. Terms:
 
@@ -13,14 +13,22 @@ with coefficients (a, g, ...) of i's kind from the scenario's `behaviour`. Terms
              anyway, weighted by salience: b * sum_{d in scope} s max(0, |y| - sign(y) x)
              (0 for a non-binding text; largest for salient dimensions i opposes)
 - peers:     tie-weighted share of i's neighbours who signed, among those who may
-- leader:    cohesion of i's bloc times the mean stance of its leaders (other than i):
-             +1 signed, -1 opposes, 0 otherwise
+- leader:    cohesion of i's bloc times the mean signal of its leaders (other than i):
+             +1 signed, -1 opposes, -non_adoption if it considered and did not sign
+             (a visible stance), 0 otherwise
 - momentum:  legitimacy of the signer set: weight-share signed per kind, averaged
              with the scenario's legitimacy weights over the kinds that may sign
 - home:      stance of the home state (+1 signed, -1 opposes), firms and civil only
 - federated: 1 if i belongs to an initiative the proposal federates
 - outreach:  the sponsor's current campaign pressure on i
 - rival:     commitments to incompatible proposals, sum_q rivalry[p, q] signed[i, q]
+- capacity:  engagement capacity of i (an attribute-linear form over states): the cost
+             of engaging with any call falls with diplomatic and cyber capacity
+- regime:    embeddedness of i in the existing cyber regime times how the text relates
+             to it (regime[p]: +1 builds on it, -1 would replace it)
+- ties:      i's ties to the sponsor of p (an attribute-linear form per proposal)
+- cue:       mean over the cue groups i belongs to of cohesion x the mean signal of the
+             group's leaders (other than i), as for `leader`
 
 `term_arrays` and `utility` compute all actors at once; `reference_terms`,
 `utility_terms` and `reference_utility` compute one actor and one proposal in plain
@@ -32,6 +40,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import expit
 
 from sim.scenario.spec import TERMS
 from sim.world.arrays import World, sparse_row
@@ -59,7 +68,45 @@ def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
     return world.static_cache
 
 
-def _leader_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def signals(world: World) -> np.ndarray:
+    """(N, P) what leaders show: +1 signed, -1 opposed, -non_adoption if considered and
+    not signed, 0 otherwise."""
+    signed = world.signed.astype(float)
+    declined = world.considered & ~world.signed & ~world.opposed
+    return signed - world.opposed - world.non_adoption * declined
+
+
+def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Mean over i's cue groups of cohesion x mean stance of the group's other leaders.
+
+    For the actors `rows` (sorted indices), as (len(rows), P); groups where i is the only
+    leader, or without leaders, do not count. One product over groups, then a correction
+    for the few (leader, own group) pairs, as `leader_term` does for blocs.
+    """
+    leaders, groups, bounds = world.group_leader_rows, world.group_of_leader, world.group_bounds
+    if not len(world.group_ids):
+        return np.zeros((len(rows), stances.shape[1]))
+    sizes = np.diff(bounds).astype(float)
+    cumulative = np.vstack([np.zeros(stances.shape[1]), np.cumsum(stances[leaders], axis=0)])
+    totals = cumulative[bounds[1:]] - cumulative[bounds[:-1]]  # (G, P) summed stances
+    per_group = world.group_cohesion[:, None] * totals / np.maximum(sizes, 1)[:, None]
+    member = world.group_member[rows] & (sizes > 0)[None, :]
+    out = member @ per_group
+    counted = member.sum(axis=1).astype(float)
+    # a leader inside its own group looks at the group's other leaders only
+    where = np.minimum(np.searchsorted(rows, leaders), len(rows) - 1)
+    present = (rows[where] == leaders) & world.group_member[leaders, groups]
+    if present.any():
+        where, inside, groups = where[present], leaders[present], groups[present]
+        several = sizes[groups] > 1
+        others = (world.group_cohesion[groups, None] * (totals[groups] - stances[inside])
+                  / np.maximum(sizes[groups] - 1, 1)[:, None])
+        np.add.at(out, where, np.where(several[:, None], others, 0.0) - per_group[groups])
+        np.subtract.at(counted, where[~several], 1.0)
+    return out / np.maximum(counted, 1)[:, None]
+
+
+def leader_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Cohesion x mean stance of the bloc's leaders; a leader looks at the other leaders.
 
     For the actors `rows` (sorted indices), as (len(rows), P).
@@ -97,24 +144,44 @@ def momentum(world: World) -> np.ndarray:
     return (shares * world.legitimacy).sum(axis=1)
 
 
-def _terms(world: World, rows: np.ndarray | None):
+def _only(needed: np.ndarray | None, every: np.ndarray, term, *args) -> np.ndarray:
+    """`term(world, stances, rows)` for the rows whose coefficient is not 0 (zeros
+    elsewhere: they add nothing), so cues cost only for the actors who heed them."""
+    if needed is None or needed.all():
+        return term(*args, every)
+    out = np.zeros((len(every), args[1].shape[1]))
+    if needed.any():
+        out[needed] = term(*args, every[needed])
+    return out
+
+
+def _terms(world: World, rows: np.ndarray | None, needed: np.ndarray | None = None):
     """Yield each term for the actors `rows` (None: all, without copies), as
-    (actors, P) arrays or broadcastable ones, in the order of TERMS."""
+    (actors, P) arrays or broadcastable ones, in the order of TERMS. `needed` (T, actors)
+    marks the actors whose coefficient of a term is not 0: leader and cue terms are
+    then computed only for them."""
     pick = slice(None) if rows is None else rows
+    every = np.arange(world.n_actors) if rows is None else rows
     signed = world.signed.astype(float)
     stances = signed - world.opposed
+    shown = signals(world) if world.non_adoption else stances
+    heed = (lambda t: None) if needed is None else (lambda t: needed[TERMS.index(t)])
     align, cost = static_terms(world)
     yield align[pick]
     yield cost[pick]
     # the full product is O(edges) and cheaper than slicing rows out of the sparse matrix
     peers = np.asarray(world.network @ (signed * world.eligible))[pick]
     yield _safe_divide(peers, world.peer_norm[pick])
-    yield _leader_term(world, stances, np.arange(world.n_actors) if rows is None else rows)
+    yield _only(heed("leader"), every, leader_term, world, shown)
     yield momentum(world)[None, :]
     yield stances[world.home[pick]] * (world.kind[pick] != 0)[:, None]
     yield world.federated[pick]
     yield world.outreach[pick]
     yield signed[pick] @ world.rivalry.T
+    yield world.capacity[pick][:, None]
+    yield world.embeddedness[pick][:, None] * world.regime[None, :]
+    yield world.ties[pick]
+    yield _only(heed("cue"), every, cue_term, world, shown)
 
 
 def term_arrays(world: World, rows: np.ndarray | None = None) -> np.ndarray:
@@ -128,9 +195,40 @@ def utility(world: World, rows: np.ndarray | None = None) -> np.ndarray:
     (len(rows), P) for the sorted actor indices `rows` (the ones deciding this step)."""
     coefficients = world.coefficients if rows is None else world.coefficients[:, rows]
     total = np.zeros((coefficients.shape[1], world.signed.shape[1]))
-    for coefficient, term in zip(coefficients, _terms(world, rows), strict=True):
+    for coefficient, term in zip(coefficients, _terms(world, rows, coefficients != 0),
+                                 strict=True):
         total += coefficient[:, None] * term
     return total
+
+
+def vote_band(vote, contributions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(V, low, high) of a UN vote from the counted term contributions (T, voters).
+
+    V is their sum; the abstention band [no_below, yes_above] widens on both sides by
+    hedge x (sum of their sizes): a state pulled hard both ways (cross-pressure) needs a
+    clearer net pull to take a side, and otherwise abstains.
+    """
+    value = contributions.sum(axis=0)
+    size = np.abs(contributions).sum(axis=0)
+    return value, vote.no_below - vote.hedge * size, vote.yes_above + vote.hedge * size
+
+
+def vote_codes(value: np.ndarray, low: np.ndarray, high: np.ndarray,
+               shock: np.ndarray) -> np.ndarray:
+    """1 yes above the band, -1 no below it, 0 abstain, for V plus a noise `shock`."""
+    cast = value + shock
+    return np.where(cast > high, 1, np.where(cast < low, -1, 0)).astype(np.int8)
+
+
+def vote_probabilities(value: np.ndarray, low: np.ndarray, high: np.ndarray,
+                       temperature: float) -> np.ndarray:
+    """(voters, 3) P(yes), P(abstain), P(no) under logistic noise of scale `temperature`."""
+    if temperature > 0:
+        yes = expit((value - high) / temperature)
+        no = expit((low - value) / temperature)
+    else:
+        yes, no = (value > high).astype(float), (value < low).astype(float)
+    return np.column_stack([yes, np.clip(1.0 - yes - no, 0.0, 1.0), no])
 
 
 # --- the same rule, one actor at a time ------------------------------------------------
@@ -178,12 +276,23 @@ def reference_terms(world: World, i: int, p: int, momentum: float | None = None
     def stance_of(j: int) -> float:
         return float(world.signed[j, p]) - float(world.opposed[j, p])
 
+    def signal_of(j: int) -> float:
+        declined = world.considered[j, p] and not world.signed[j, p] and not world.opposed[j, p]
+        return stance_of(j) - (world.non_adoption if declined else 0.0)
+
     leader = 0.0
     code = world.bloc[i]
     if code >= 0:
         others = [j for j in world.leaders[code] if j != i]
         if others:
-            leader = world.cohesion[code] * sum(stance_of(j) for j in others) / len(others)
+            leader = world.cohesion[code] * sum(signal_of(j) for j in others) / len(others)
+
+    cues = []
+    for g, leaders in enumerate(world.group_leaders):
+        others = [j for j in leaders if j != i]
+        if world.group_member[i, g] and others:
+            cues.append(world.group_cohesion[g] * sum(signal_of(j) for j in others) / len(others))
+    cue = sum(cues) / len(cues) if cues else 0.0
 
     home = stance_of(world.home[i]) if world.kind[i] != 0 else 0.0
     rival = sum(world.rivalry[p, q] for q in range(len(world.proposal_ids))
@@ -198,6 +307,10 @@ def reference_terms(world: World, i: int, p: int, momentum: float | None = None
         "federated": float(world.federated[i, p]),
         "outreach": float(world.outreach[i, p]),
         "rival": rival,
+        "capacity": float(world.capacity[i]),
+        "regime": float(world.embeddedness[i] * world.regime[p]),
+        "ties": float(world.ties[i, p]),
+        "cue": cue,
     }
 
 

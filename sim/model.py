@@ -18,16 +18,27 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario
 
 from sim.agents import AGENT_CLASSES, ActorAgent
-from sim.decision import reference_momentum, term_arrays, utility
+from sim.decision import (
+    cue_term,
+    leader_term,
+    reference_momentum,
+    term_arrays,
+    utility,
+    vote_band,
+    vote_codes,
+    vote_probabilities,
+)
 from sim.history import History
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
-from sim.scenario.spec import ScenarioSpec
+from sim.scenario.spec import TERMS, ScenarioSpec
 from sim.world.build import build_world, seed_streams
 from sim.world.rules import select
 
 #: the scenario a model runs when none is given
 DEFAULT_SCENARIO = "paris_call_2018"
 VOTE_CODES = {1: "yes", 0: "abstain", -1: "no"}
+#: the terms a second-stage voter reads from the first stage's votes
+CUED = (TERMS.index("leader"), TERMS.index("cue"))
 
 
 def seed_from(rng: Any) -> int:
@@ -264,6 +275,7 @@ class NormDiplomacyModel(mesa.Model):
         signed = (signed | joins) & ~leaves
         first = joins & (world.signed_step[rows] < 0)
         world.signed[rows] = signed
+        world.considered[rows] |= considering
         world.signed_step[rows] = np.where(first, self.steps, world.signed_step[rows])
         world.withdrawn_step[rows] = np.where(joins, -1, np.where(
             leaves, self.steps, world.withdrawn_step[rows]))
@@ -271,21 +283,48 @@ class NormDiplomacyModel(mesa.Model):
                                        world.opposed[rows])
 
     def hold_votes(self) -> None:
-        """UN votes due this step: every state votes yes, abstain or no."""
+        """UN votes due this step: every state votes yes, abstain or no.
+
+        In a two-stage vote the sponsor and the leaders of blocs and cue groups vote
+        first; the other states then read those votes (+1 yes, 0 abstain, -1 no) in
+        their leader and cue terms, in place of signatures.
+        """
         world = self.world
         due = [vote for vote in world.votes_due if vote.step == self.steps]
         if not due:
             return
-        states = world.slices["state"]
-        terms = term_arrays(world, np.arange(states.start, states.stop))  # (T, S, P)
+        states = np.arange(world.slices["state"].stop)
+        terms = term_arrays(world, states)  # (T, S, P)
         coefficients = world.coefficients[:, states]
         noise = self.behaviour_rng.logistic(size=terms.shape[1:])
         for vote in due:
-            counted = (coefficients * vote.terms[:, None]) * terms[:, :, vote.proposal]
-            column = counted.sum(axis=0) + self.spec.behaviour.temperature * noise[
-                :, vote.proposal]
-            codes = np.where(column > vote.yes_above, 1, np.where(column < vote.no_below, -1, 0))
-            world.votes[:, vote.proposal] = codes
+            p = vote.proposal
+            counted = coefficients * vote.terms[:, None]
+            contributions = counted * terms[:, :, p]
+            if not vote.two_stage:
+                world.votes[:, p] = self.cast_votes(vote, contributions, noise[:, p], states)
+                continue
+            first = np.isin(states, np.r_[world.sponsor[p], *world.leaders,
+                                          *world.group_leaders].astype(np.int64))
+            world.votes[first, p] = self.cast_votes(vote, contributions[:, first],
+                                                    noise[first, p], states[first])
+            shown = np.zeros(world.signed.shape)
+            shown[states[first], p] = world.votes[first, p]
+            later = states[~first]
+            for t, term in zip(CUED, (leader_term, cue_term), strict=True):
+                contributions[t, ~first] = counted[t, ~first] * term(world, shown, later)[:, p]
+            world.votes[~first, p] = self.cast_votes(vote, contributions[:, ~first],
+                                                     noise[~first, p], later)
+
+    def cast_votes(self, vote, contributions: np.ndarray, noise: np.ndarray,
+                   voters: np.ndarray) -> np.ndarray:
+        """Votes of the states `voters` from their counted term contributions (T, voters)."""
+        value, low, high = vote_band(vote, contributions)
+        return vote_codes(value, low, high, self.spec.behaviour.temperature * noise)
+
+    def vote_probabilities(self, vote, contributions: np.ndarray) -> np.ndarray:
+        """(voters, 3) chances of yes, abstain and no behind `cast_votes`."""
+        return vote_probabilities(*vote_band(vote, contributions), self.spec.behaviour.temperature)
 
     def __repr__(self) -> str:
         return (f"NormDiplomacyModel({self.spec.metadata.name!r}, seed={self.seed}, "

@@ -256,7 +256,7 @@ def test_extends_null_deletes_a_key(tmp_path):
         "proposals": {"paris_call": {"sponsor": None, "outreach": None}},
     })
     spec = load_scenario(child)
-    assert list(spec.blocs) == ["eu", "us_led", "china_russia"]
+    assert list(spec.blocs) == ["eu", "eu_candidates", "us_led", "china_russia"]
     assert spec.proposals["paris_call"].sponsor is None
     assert spec.proposals["paris_call"].outreach == {}
 
@@ -692,6 +692,15 @@ def test_override_with_null_deletes_the_key():
     """An override of None removes the key, so the default applies."""
     spec = load_scenario(TINY, {"proposals.call.sponsor": None})
     assert spec.proposals["call"].sponsor is None
+
+
+def test_set_path_keeps_member_of_keys_of_linear_forms_whole():
+    """Regression: `...control.member_of.sco` set a nested {member_of: {sco: ...}} before."""
+    data = copy.deepcopy(TINY_DATA)
+    set_path(data, "world.states.interests.control.member_of.sco", 0.7)
+    assert data["world"]["states"]["interests"]["control"]["member_of.sco"] == 0.7
+    spec = load_scenario(TINY, {"world.states.interests.control.member_of.sco": 0.7})
+    assert spec.world.states.interests["control"]["member_of.sco"] == 0.7
 
 
 def test_set_path_indexes_into_lists():

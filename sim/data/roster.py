@@ -21,7 +21,9 @@ import pandas as pd
 from sim import limits
 from sim.errors import InputError, problem
 
-#: 0/1 columns of the state roster that are memberships (usable in `member_of`).
+#: 0/1 columns every state roster has: memberships (usable in `member_of`). A roster may
+#: carry more (any further 0/1 column is a membership, any other a number), as the
+#: packaged one does (regional organisations, ties to France; see SOURCES.md).
 MEMBERSHIPS = (
     "eu", "nato", "oecd", "g7", "g20", "brics", "sco", "csto", "cis", "five_eyes",
     "african_union", "asean", "arab_league", "oas", "nam", "francophonie",
@@ -185,13 +187,18 @@ def _load_states(path: Path, mtime_ns: int = 0, size: int = 0) -> Table:
     )
     if issues:
         raise InputError(issues)
-    issues = _check_cells(frame, path, "iso3", STATE_NUMBERS, MEMBERSHIPS)
+    # further columns are optional facts: 0/1 columns are memberships, the rest numbers
+    extra = [c for c in frame.columns
+             if c not in STATE_TEXT + STATE_NUMBERS + MEMBERSHIPS + ("provisional",)]
+    flags = MEMBERSHIPS + tuple(c for c in extra if frame[c].isin(["0", "1"]).all())
+    numbers = STATE_NUMBERS + tuple(c for c in extra if c not in flags)
+    issues = _check_cells(frame, path, "iso3", numbers, flags)
     for column in ("iso3", "iso2"):
         for code in frame[column][frame[column].duplicated()]:
             issues.append(problem(path, column, "unique codes", code))
     if issues:
         raise InputError(issues)
-    frame = _numeric(frame, STATE_NUMBERS + MEMBERSHIPS)
+    frame = _numeric(frame, numbers + flags)
     for column in ("gdp_usd_2018", "population_2018"):
         for iso3 in frame.loc[frame[column] <= 0, "iso3"]:
             issues.append(problem(path, f"row {iso3}: {column}", "a positive number"))
@@ -200,8 +207,8 @@ def _load_states(path: Path, mtime_ns: int = 0, size: int = 0) -> Table:
     return Table(
         source=str(path),
         frame=frame.reset_index(drop=True),
-        numbers=STATE_NUMBERS + MEMBERSHIPS,
-        memberships=MEMBERSHIPS,
+        numbers=numbers + flags,
+        memberships=flags,
         derived=derived_state_attributes(frame),
     )
 

@@ -167,6 +167,33 @@ def sufficiency_curves(table: pd.DataFrame, proposal: str):
     return fig
 
 
+def reliability_diagram(tables: dict[str, pd.DataFrame], outcome: str):
+    """Observed rate against mean forecast per bin, one line per set of forecasts
+    (marker area grows with the share of states in the bin); the diagonal is perfect
+    calibration."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), constrained_layout=True)
+    ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8, linestyle=":", label="perfectly calibrated")
+    markers = ["o", "s", "^", "D"]
+    for i, (label, table) in enumerate(tables.items()):
+        part = table[table["outcome"] == outcome]
+        if part.empty:
+            continue
+        style = _style(i)
+        ax.plot(part["mean_forecast"], part["observed_rate"], color=style["color"],
+                linestyle=style["linestyle"], linewidth=1.2, label=label)
+        share = part["states"] / part["states"].sum()
+        ax.scatter(part["mean_forecast"], part["observed_rate"], s=10 + 120 * share,
+                   color=style["color"], marker=markers[i % len(markers)], zorder=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("forecast probability (mean in bin)")
+    ax.set_ylabel("observed share of states (in bin)")
+    ax.set_title(outcome, fontsize=9)
+    ax.grid(True, color="0.9", linewidth=0.6)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(0.0, 0.93))
+    return fig
+
+
 def save_figure(fig, stem: str | Path, caption: str,
                 formats: Sequence[str] = ("png", "svg", "pdf")) -> list[Path]:
     """Write the figure in each format (atomically) and `<stem>.caption.txt`."""
@@ -183,5 +210,6 @@ def save_figure(fig, stem: str | Path, caption: str,
     return written
 
 
-__all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "save_figure",
+__all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "reliability_diagram",
+           "save_figure",
            "sufficiency_curves", "time_to_signing_curves"]

@@ -155,14 +155,27 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
     return deep_merge(base, data, provenance, str(path)), provenance
 
 
+def path_keys(dotted: str) -> list[str]:
+    """The keys of a dotted path; `member_of.<org>` (a key of a linear form) stays one key."""
+    keys: list[str] = []
+    for key in dotted.split("."):
+        if keys and keys[-1] == "member_of":
+            keys[-1] = f"member_of.{key}"
+        else:
+            keys.append(key)
+    return keys
+
+
 def set_path(data: dict, dotted: str, value: Any, source: str = "override") -> str | None:
-    """Set `a.b.c` in nested data, creating mappings; list items by index (`x.targets.0`).
+    """Set `a.b.c` in nested data, creating mappings; list items by index (`x.targets.0`);
+    `member_of.<org>` is one key (e.g. `world.states.regime.member_of.coe`).
 
     Returns the dotted path of the first mapping it had to create on the way (None if
     there was none), so that a typo in a path can be told from a new entry.
     """
-    keys = dotted.split(".") if isinstance(dotted, str) else []
-    if not keys or any(not k for k in keys) or len(keys) > limits.current().depth:
+    keys = path_keys(dotted) if isinstance(dotted, str) else []
+    if not dotted or not keys or any(not k for k in keys) \
+            or len(keys) > limits.current().depth:
         raise InputError(problem(source, str(dotted), "a dotted path such as "
                                  "proposals.x.bindingness"))
     node: Any = data

@@ -162,6 +162,8 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
     check.expect("world.states.weight", world.states.weight, names.state_attributes,
                  "a state attribute")
     check.form("world.states.cyber_power", world.states.cyber_power, power=False)
+    for section in ("capacity", "regime"):
+        check.form(f"world.states.{section}", getattr(world.states, section))
     for section in ("interests", "salience"):
         forms = getattr(world.states, section)
         check.dimensions(f"world.states.{section}", forms)
@@ -188,12 +190,14 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
             for home in sorted(set(named[kind].frame["home_iso3"]) - names.iso3):
                 check.problems.append(problem(named[kind].source, "home_iso3",
                                               "an ISO3 code in the state roster", home))
-    check.each("world.network.shared_membership.orgs", world.network.shared_membership.orgs,
-               names.memberships, "a membership")
+    for tie in ("shared_membership", "regional"):
+        check.each(f"world.network.{tie}.orgs", getattr(world.network, tie).orgs,
+                   names.memberships, "a membership")
 
-    for bloc_id, bloc in spec.blocs.items():
-        check.selector(f"blocs.{bloc_id}.members", bloc.members)
-        check.each(f"blocs.{bloc_id}.leaders", bloc.leaders, names.iso3, "an ISO3 code")
+    for section in ("blocs", "groups"):
+        for bloc_id, bloc in getattr(spec, section).items():
+            check.selector(f"{section}.{bloc_id}.members", bloc.members)
+            check.each(f"{section}.{bloc_id}.leaders", bloc.leaders, names.iso3, "an ISO3 code")
 
     for init_id, initiative in spec.initiatives.items():
         check.selector(f"initiatives.{init_id}.members", initiative.members)
@@ -203,6 +207,7 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
     for pid, proposal in spec.proposals.items():
         path = f"proposals.{pid}"
         check.dimensions(f"{path}.content", proposal.content)
+        check.form(f"{path}.ties", proposal.ties)
         if not proposal.content:
             check.problems.append(problem(source_of(f"{path}.content"), f"{path}.content",
                                           "at least one dimension the text covers", {}))

@@ -37,7 +37,8 @@ Kind = Literal["state", "firm", "civil"]
 #: scenario fields that name data tables (a packaged name or a path)
 DATA_PATHS = (("world", "states", "roster"), ("world", "firms", "named"),
               ("world", "civil", "named"))
-TERMS = ("align", "cost", "peers", "leader", "momentum", "home", "federated", "outreach", "rival")
+TERMS = ("align", "cost", "peers", "leader", "momentum", "home", "federated", "outreach", "rival",
+         "capacity", "regime", "ties", "cue")
 
 
 # --- field types ---------------------------------------------------------------------
@@ -187,9 +188,16 @@ class Report(Spec):
 
 
 class Bloc(Spec):
+    """A bloc (each state has at most one) or a cue group (a state may be in many).
+
+    Leaders are the listed states plus the `leaders_largest` members of largest weight
+    (GDP in the baseline): a rule over attributes, never a list chosen for an outcome.
+    """
+
     label: str = ""
     members: Selector
     leaders: Names = []
+    leaders_largest: int = Field(0, ge=0)
     cohesion: Unit = 0.5
 
 
@@ -199,6 +207,9 @@ class StatesSpec(Spec):
     cyber_power: LinearForm = {"cyber_capability": 1.0}
     interests: dict[str, LinearForm] = {}
     salience: dict[str, LinearForm] = {}
+    capacity: LinearForm = Field({}, description="engagement capacity (the `capacity` term)")
+    regime: LinearForm = Field({}, description="embeddedness in the existing cyber regime "
+                               "(the `regime` term, times each proposal's `regime`)")
 
 
 class Category(Spec):
@@ -249,6 +260,8 @@ class Network(Spec):
     same_bloc: NonNegative = 0.0
     same_subregion: NonNegative = 0.0
     shared_membership: ShareTie = ShareTie()
+    regional: ShareTie = Field(ShareTie(), description="regional organisations: weight times "
+                               "the number of listed ones two states share")
     home: HomeTie = HomeTie()
     same_sector: RandomTie = RandomTie()
     same_home: RandomTie = RandomTie()
@@ -290,16 +303,22 @@ class Campaign(Spec):
 
 
 class UNVote(Spec):
-    """A recorded General Assembly vote: yes if V > yes_above, no if V < no_below.
+    """A recorded General Assembly vote: yes above the abstention band, no below it.
 
     V is the utility counted over `terms` (default: all) plus noise. A vote expresses a
     position and bloc discipline more than a bandwagon, so a scenario may leave out
-    peers and momentum, e.g. `terms: [align, cost, leader, rival]`.
+    peers and momentum, e.g. `terms: [align, cost, leader, rival]`. M is the sum of the
+    sizes of the counted contributions; the abstention band is [no_below - hedge M,
+    yes_above + hedge M], so a state pulled hard both ways (cross-pressure) abstains.
+    With `two_stage`, the sponsor and the leaders of blocs and cue groups vote first,
+    and the others' leader and cue terms read those votes (+1 yes, 0 abstain, -1 no).
     """
 
     at: TimePoint
     yes_above: float = 0.0
     no_below: float = -0.5
+    hedge: NonNegative = 0.0
+    two_stage: bool = False
     terms: list[Literal[TERMS]] = list(TERMS)
 
     @model_validator(mode="after")
@@ -320,6 +339,10 @@ class Proposal(Spec):
     outreach: dict[Identifier, Campaign] = {}
     rivals: dict[str, Unit] | None = None
     un_vote: UNVote | None = None
+    ties: LinearForm = Field({}, description="each state's ties to the sponsor (the `ties` "
+                             "term): an attribute-linear form over state attributes")
+    regime: Signed = Field(0.0, description="+1: the text builds on the existing cyber "
+                           "regime; -1: it would replace it (the `regime` term)")
 
 
 class Threshold(Spec):
@@ -342,6 +365,10 @@ class KindBehaviour(Spec):
     federated: float = 0.0
     outreach: float = 0.0
     rival: float = 0.0
+    capacity: float = 0.0
+    regime: float = 0.0
+    ties: float = 0.0
+    cue: float = 0.0
     threshold: Threshold = Threshold()
     hysteresis: NonNegative = 0.2
     activation: Unit = 0.05
@@ -360,6 +387,8 @@ class Behaviour(Spec):
     launch_rounds: Count = Field(1, ge=1)
     legitimacy: dict[Kind, NonNegative] = {"state": 1.0, "firm": 0.0, "civil": 0.0}
     legitimacy_over: Literal["eligible", "all"] = "eligible"
+    non_adoption: Unit = Field(0.0, description="stance of a leader who considered a "
+                               "proposal and did not sign (as a share of opposing's -1)")
     state: KindBehaviour = KindBehaviour()
     firm: KindBehaviour = KindBehaviour()
     civil: KindBehaviour = KindBehaviour()
@@ -394,6 +423,8 @@ class ScenarioSpec(Spec):
     report: Report = Report()
     dimensions: dict[Identifier, str]
     blocs: dict[Identifier, Bloc] = {}
+    groups: dict[Identifier, Bloc] = Field({}, description="cue groups: a state looks at "
+                                           "the leaders of every group it belongs to")
     world: World = World()
     initiatives: dict[Identifier, Initiative] = {}
     proposals: dict[Identifier, Proposal] = Field(min_length=1)

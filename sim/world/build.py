@@ -161,6 +161,8 @@ def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
     )
     _assign_traits(world, states, firms, civil, rows, rng_traits)
     _assign_blocs(world)  # after traits: a bloc rule may use cyber_power or weight
+    _assign_groups(world)
+    _assign_dispositions(world, states)
     _draw_thresholds(world, rng_thresholds)
     _join_initiatives(world, rng_initiatives)
     world.network = build_network(world, spec.world.network, rng_network)
@@ -179,14 +181,63 @@ def _assign_blocs(world: World) -> None:
     for code, bloc in enumerate(spec.blocs.values()):
         world.bloc[states & (world.bloc == -1) & select(world, bloc.members)] = code
     world.bloc = world.bloc[world.home]
-    world.leaders = [
-        np.array([world.index_of[iso3] for iso3 in dict.fromkeys(bloc.leaders)], dtype=np.int64)
-        for bloc in spec.blocs.values()
-    ]
+    world.leaders = [_leaders(world, bloc, world.bloc == code)
+                     for code, bloc in enumerate(spec.blocs.values())]
     world.cohesion = np.array([bloc.cohesion for bloc in spec.blocs.values()], dtype=float)
     # leaders who belong to the bloc they lead (a leader may sit outside it)
     world.leaders_inside = [leaders[world.bloc[leaders] == code]
                             for code, leaders in enumerate(world.leaders)]
+
+
+def _leaders(world: World, bloc, members: np.ndarray) -> np.ndarray:
+    """The listed leaders, then the `leaders_largest` member states of largest weight."""
+    listed = [world.index_of[iso3] for iso3 in bloc.leaders]
+    if bloc.leaders_largest:
+        states = np.flatnonzero(members & (world.kind == 0))
+        # stable order: by weight descending, ties by row
+        ranked = states[np.argsort(-world.weight[states], kind="stable")]
+        listed += [int(i) for i in ranked[:bloc.leaders_largest]]
+    return np.array(list(dict.fromkeys(listed)), dtype=np.int64)
+
+
+def _assign_groups(world: World) -> None:
+    """Cue groups: every group whose selector picks a state (non-states: their home's)."""
+    groups = world.spec.groups
+    world.group_ids = list(groups)
+    states = world.kind == 0
+    member = np.zeros((world.n_actors, len(groups)), dtype=bool)
+    for g, group in enumerate(groups.values()):
+        member[:, g] = states & select(world, group.members)
+    world.group_member = member[world.home]
+    world.group_leaders = [_leaders(world, group, member[:, g])
+                           for g, group in enumerate(groups.values())]
+    world.group_cohesion = np.array([g.cohesion for g in groups.values()], dtype=float)
+    sizes = [len(leaders) for leaders in world.group_leaders]
+    world.group_leader_rows = np.concatenate([np.zeros(0, np.int64), *world.group_leaders])
+    world.group_of_leader = np.repeat(np.arange(len(groups)), sizes)
+    world.group_bounds = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+
+
+def _state_form(world: World, states: Table, form: dict) -> np.ndarray:
+    """An attribute-linear form over states (cyber power included), 0 for other actors."""
+    attrs = {name: states.attribute(name) for name in states.attributes}
+    attrs["cyber_power"] = world.cyber_power[world.slices["state"]]
+    members = {m: states.frame[m].to_numpy(float) for m in states.memberships}
+    value = np.zeros(world.n_actors)
+    if form:
+        value[world.slices["state"]] = linear_form(form, attrs, members, len(states))
+    return value
+
+
+def _assign_dispositions(world: World, states: Table) -> None:
+    """Engagement capacity, regime embeddedness and ties to each proposal's sponsor."""
+    spec = world.spec.world.states
+    world.capacity = _state_form(world, states, spec.capacity)
+    world.embeddedness = _state_form(world, states, spec.regime)
+    proposals = world.spec.proposals.values()
+    world.regime = np.array([p.regime for p in proposals], dtype=float)
+    world.ties = np.column_stack([_state_form(world, states, p.ties) for p in proposals]
+                                 ).reshape(world.n_actors, len(proposals))
 
 
 def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
@@ -336,7 +387,7 @@ def _set_proposals(world: World) -> None:
             vote = proposal.un_vote
             counted = np.array([term in vote.terms for term in TERMS], dtype=float)
             world.votes_due.append(Vote(k, max(1, spec.step_of(vote.at)), vote.yes_above,
-                                        vote.no_below, counted))
+                                        vote.no_below, counted, vote.hedge, vote.two_stage))
     world.rivalry = _content_rivalry(world.content)
     for k, proposal in enumerate(spec.proposals.values()):
         for other, strength in (proposal.rivals or {}).items():
@@ -357,3 +408,4 @@ def _set_behaviour(world: World) -> None:
     world.coefficients = per_kind[:, world.kind] * TERM_SIGNS[:, None]
     world.activation = np.array([b.activation for b in kinds])[world.kind]
     world.hysteresis = np.array([b.hysteresis for b in kinds])[world.kind]
+    world.non_adoption = behaviour.non_adoption
