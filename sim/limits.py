@@ -221,5 +221,57 @@ def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8",
     return text
 
 
+def read_csv(path: str | os.PathLike, what: str = "CSV file", encoding: str = "utf-8",
+             other: str = ""):
+    """A user's CSV table, checked whole: within the size and row limits, text in its
+    encoding, quotes closed, a header naming each column once, at least one row, every
+    row as long as the header. Every cell is text (no guessed types); blank lines are
+    skipped. Returns a DataFrame whose row i is the i-th row below the header."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    path = check_path(path, what)
+    text = decode(read_file(path, what, "table_bytes"), path, encoding, what=what, other=other)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        records = [r for r in reader if r and (len(r) > 1 or r[0].strip())]
+    except csv.Error as exc:
+        raise InputError(problem(path, f"line {reader.line_num}", f"a {what} ({exc})")) \
+            from None
+    check("rows", len(records), str(path), "", f"a {what} of rows")
+    if not header:
+        raise InputError(problem(path, "", f"a {what} with a header line (the file is empty)"))
+    header = [name.strip() for name in header]
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise InputError(problem(path, "header", "each column once", ", ".join(twice)))
+    if not records:
+        raise InputError(problem(path, "", "at least one row below the header"))
+    ragged = sum(len(record) != len(header) for record in records)
+    if ragged:
+        line, found = _first_ragged(text, len(header))
+        raise InputError(problem(path, f"line {line}", f"{len(header)} values as in the "
+                                 f"header (found {found}"
+                                 + (f"; and {ragged - 1} more lines like it)"
+                                    if ragged > 1 else ")")))
+    return pd.DataFrame(records, columns=header, dtype=str)
+
+
+def _first_ragged(text: str, width: int) -> tuple[int, int]:
+    """Line and length of the first record whose length differs from the header's."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    for record in reader:
+        if record and (len(record) > 1 or record[0].strip()) and len(record) != width:
+            return reader.line_num, len(record)
+    return reader.line_num, width
+
+
 __all__ = ["Limits", "NAMES", "check", "check_path", "configure", "current", "decode",
-           "parse", "raised", "read_file"]
+           "parse", "raised", "read_csv", "read_file"]

@@ -31,7 +31,8 @@ EXPERIMENTS = DATA / "experiments"
 
 @dataclass
 class Case:
-    """One example: argv (with {dir} for the example's folder) and files to write there."""
+    """One example: argv and files to write in the example's folder ({dir} in either
+    stands for that folder)."""
 
     argv: list[str]
     files: dict[str, bytes] = field(default_factory=dict)
@@ -53,6 +54,9 @@ def _absolute(data: dict, directory: Path) -> dict:
         data["extends"] = str(directory / data["extends"])
     if isinstance(data.get("scenario"), str):
         data["scenario"] = str((directory / data["scenario"]).resolve())
+    outcomes = data.get("outcomes")
+    if isinstance(outcomes, dict) and isinstance(outcomes.get("file"), str):
+        outcomes["file"] = str((directory / outcomes["file"]).resolve())
     world = data.get("world") or {}
     for section, key in (("states", "roster"), ("firms", "named"), ("civil", "named")):
         value = (world.get(section) or {}).get(key)
@@ -73,6 +77,14 @@ RUNNABLE = [_load(DATA / "tiny.yaml"), _load(DATA / "minimal.yaml"),
             _load(SCENARIOS / "states_only.yaml"), _load(SCENARIOS / "narrow_scope.yaml")]
 BASE_EXPERIMENTS = [_load(p) for p in sorted(EXPERIMENTS.glob("*.yaml")) if p.stem != "targets"]
 BASE_TARGETS = _load(EXPERIMENTS / "targets.yaml")
+BASE_OUTCOMES = _load(EXPERIMENTS / "outcomes.yaml")
+#: a design file for the tiny world (its `space` is the tiny world's dimensions)
+BASE_DESIGN = {"name": "tiny_design", "proposal": "call", "objective": "share_states",
+               "track": ["joined_EEE"], "space": {"content": {"openness": [0.2, 1.0],
+                                                             "restraint": [0.0, 1.0]},
+                                                 "bindingness": [0.0, 0.8]},
+               "search": {"samples": 2, "neighbours": True, "rounds": 1, "per_round": 2,
+                          "replications": 1, "seed": 3}}
 
 # --- values that break fields ------------------------------------------------------------
 
@@ -408,6 +420,109 @@ def dashboard_case(draw) -> Case:
     return Case(["dashboard", *scenario, *port])
 
 
+@st.composite
+def fit_case(draw) -> Case:
+    """`validate-fit` on a targets file with per-state outcomes (and a mutated outcomes
+    table), a few runs per forecast."""
+    if draw(st.integers(0, 3)) == 0:  # the file as it is, with valid options
+        return Case(["validate-fit", "{dir}/targets.yaml", "--reps", "1", *SERIAL],
+                    {"targets.yaml": yaml.safe_dump(BASE_OUTCOMES).encode()})
+    targets = draw(mutated(BASE_OUTCOMES, rounds=2))
+    files = {}
+    if draw(st.booleans()) and isinstance(targets.get("outcomes"), dict):
+        files["outcomes.csv"] = draw(encoded(_mutated_csv(draw, (DATA / "tiny_outcomes.csv")
+                                                          .read_text())))
+        targets["outcomes"]["file"] = "{dir}/outcomes.csv"
+    path, more = draw(file_argument("targets.yaml", yaml_text(targets)))
+    extra = draw(st.sampled_from([[], ["--cross-validated", "{dir}"], ["--out", "{dir}/fit"],
+                                  ["--ablation", str(EXPERIMENTS / "ablation_fit.yaml")]]))
+    reps = draw(st.sampled_from(["1", "2", "1", "2", "0", "x"]))
+    seed = draw(st.sampled_from(["0", "5", "0", "5", "-1", HUGE_INTEGER]))
+    return Case(["validate-fit", path, "--reps", reps, "--seed", seed, *extra, *SERIAL],
+                {**files, **more})
+
+
+def _mutated_csv(draw, text: str) -> str:
+    lines = text.splitlines()
+    how = draw(st.sampled_from(["none", "duplicate", "drop_column", "bad_date", "bad_vote",
+                                "unknown_state", "empty", "header_only"]))
+    if how == "duplicate":
+        lines.append(lines[1])
+    elif how == "drop_column":
+        lines = [",".join(line.split(",")[:-1]) for line in lines]
+    elif how == "bad_date":
+        lines[1] = lines[1].replace("2020-01-06", "2020-02-30")
+    elif how == "bad_vote":
+        lines[2] = lines[2].replace("yes", "maybe")
+    elif how == "unknown_state":
+        lines.append("ZZZ,,yes")
+    elif how == "empty":
+        lines = []
+    elif how == "header_only":
+        lines = lines[:1]
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def baseline_case(draw) -> Case:
+    if draw(st.integers(0, 3)) == 0:  # the file as it is
+        return Case(["baseline", "{dir}/targets.yaml"],
+                    {"targets.yaml": yaml.safe_dump(BASE_OUTCOMES).encode()})
+    path, files = draw(file_argument("targets.yaml", yaml_text(draw(mutated(BASE_OUTCOMES,
+                                                                            rounds=2)))))
+    penalty = draw(st.sampled_from(["1", "0.1", "3", "1", "0", "-1", "x", "nan", "inf"]))
+    extra = draw(st.sampled_from([[], ["--model", "{dir}"], ["--out", "{dir}/baseline"]]))
+    return Case(["baseline", path, "--penalty", penalty, *extra], files)
+
+
+@st.composite
+def design_case(draw) -> Case:
+    """`design` of the tiny world's call: mostly --dry-run; real searches of 2-4 texts."""
+    files, spec = {}, []
+    if draw(st.booleans()):
+        spec_path, files = draw(file_argument("design.yaml", yaml_text(draw(mutated(
+            BASE_DESIGN, rounds=2)))))
+        spec = ["--spec", spec_path]
+    options = []
+    for flag, values in (("--objective", ["share_states", "share_state", "0.5*joined_EEE + "
+                                          "0.5*share_gdp", "x*y", ""]),
+                         ("--constraint", ["joined_EEE>=0.5", "share_states>0.5", "q>=1",
+                                           "breadth<=2"]),
+                         ("--at", ["end", "2020-02-03", "999", "0", "2020-02-30"]),
+                         ("--proposal", ["call", "code", "nope"]),
+                         ("--samples", ["2", "0", "x", HUGE_INTEGER]),
+                         ("--rounds", ["0", "1", "-1"]),
+                         ("--replications", ["1", "0", "1e9"])):
+        if draw(st.integers(0, 3)) == 0:
+            options += [flag, draw(st.sampled_from(values))]
+    real = not spec and draw(st.integers(0, 3)) == 0
+    mode = (["--samples", "2", "--rounds", "0", "--replications", "1", "--out", "{dir}/out"]
+            if real else ["--dry-run"])
+    scenario = draw(st.sampled_from([str(DATA / "tiny.yaml")] * 4 + [str(DATA / "minimal.yaml"),
+                                                                     "no_such.yaml"]))
+    return Case(["design", scenario, *spec, *options, *mode, *SERIAL], files)
+
+
+@st.composite
+def discover_case(draw) -> Case:
+    results = draw(st.sampled_from(["{sweep}", "{sweep}", "{sweep}", "{results}", "{dir}"]))
+    outcome = draw(st.sampled_from(["share_states", "signers_state", "joined_EEE", "nonsense",
+                                    ""]))
+    threshold = draw(st.sampled_from(["0.5", "3", "0", "x", "nan", "inf", "-1", "1e308"]))
+    extra = []
+    for flag, values in (("--at", ["end", "2020-01-06", "2030-01-01", "x"]),
+                         ("--proposal", ["call", "code", "nope"]),
+                         ("--min-coverage", ["0.5", "0", "1", "2", "-1", "nan"]),
+                         ("--peel-alpha", ["0.05", "0", "0.5", "1", "-1"]),
+                         ("--mass-min", ["0.05", "0", "1", "2"])):
+        if draw(st.integers(0, 2)) == 0:
+            extra += [flag, draw(st.sampled_from(values))]
+    if draw(st.booleans()):
+        extra.append("--below")
+    return Case(["discover", results, "--outcome", outcome, "--threshold", threshold, *extra,
+                 "--out", "{dir}/discovery"])
+
+
 #: exit statuses that end an example cleanly: 0 done, 2 bad input; 1 where the command
 #: finished its work and reports failed runs or missed targets (sweep, calibrate)
 CLEAN = (0, 2)
@@ -423,6 +538,10 @@ FUZZED = {
               ("sweep output folders", sweep_case(), 20, FINISHED_WITH_FAILURES)],
     "sensitivity": [("sensitivity experiments", sensitivity_case(), 25, CLEAN)],
     "calibrate": [("targets files", targets_case(), 25, FINISHED_WITH_FAILURES)],
+    "validate-fit": [("targets with per-state outcomes", fit_case(), 25, CLEAN)],
+    "baseline": [("logistic baseline inputs", baseline_case(), 25, CLEAN)],
+    "design": [("text searches", design_case(), 30, CLEAN)],
+    "discover": [("scenario discovery options", discover_case(), 30, CLEAN)],
     "score": [("observed CSV files", score_case(), 150, CLEAN)],
     "compare": [("compared scenarios", compare_case(), 25, CLEAN)],
     "replications": [("replication counts", replications_case(), 25, CLEAN)],

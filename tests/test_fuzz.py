@@ -116,7 +116,7 @@ def run_case(case: Case, prepared: dict[str, Path]) -> tuple[int, str, str, floa
     folder = Path(tempfile.mkdtemp(prefix="fuzz-"))
     try:
         for name, data in case.files.items():
-            (folder / name).write_bytes(data)
+            (folder / name).write_bytes(data.replace(b"{dir}", str(folder).encode()))
         for name, damage in case.folders.items():
             damage_sweep(prepared["sweep"], folder / name, damage)
         names = {"dir": str(folder), "results": str(prepared["results"]),

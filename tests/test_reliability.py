@@ -690,3 +690,20 @@ def test_the_smallest_scenario_runs_compares_and_replicates(tmp_path):
                   "--backend", "serial"]):
         code, _, err = run_cli(*argv)
         assert code == 0, err
+
+
+@pytest.mark.parametrize("content", [b"", b"iso3,call_since,code_vote\n", b"\xff\xfe\x00\x01",
+                                     b'iso3,call_since\nAAA,"2020\n'],
+                         ids=["empty", "header_only", "binary", "unclosed_quote"])
+def test_a_broken_outcomes_table_is_one_message(tmp_path, content):
+    """Found by the fuzz suite: the per-state outcomes of a targets file went to pandas
+    unchecked (an empty file was a traceback); they are read as score's tables are."""
+    targets = yaml.safe_load((DATA / "experiments" / "outcomes.yaml").read_text())
+    targets["scenario"] = str(TINY)
+    targets["outcomes"]["file"] = str(tmp_path / "outcomes.csv")
+    (tmp_path / "outcomes.csv").write_bytes(content)
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump(targets))
+    fails_cleanly("validate-fit", path, "--reps", 1, "--backend", "serial",
+                  needles=("outcomes.csv",))
+    fails_cleanly("baseline", path, needles=("outcomes.csv",))

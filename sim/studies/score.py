@@ -24,8 +24,6 @@ the proposal, no row given twice. Scoring is vectorised (200,000 rows in about a
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -99,54 +97,17 @@ def read_observed(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
     """The observed table as text cells, indexed by row number in the file (2 = first row
     below the header); every structural problem is an InputError naming file and row."""
     path = Path(path)
-    data = limits.read_file(path, "CSV file of observed outcomes", "table_bytes")
-    text = limits.decode(data, path, encoding, what="CSV file",
-                         other=", or give its encoding, e.g. --encoding latin-1")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        records = [r for r in reader if r and (len(r) > 1 or r[0].strip())]
-    except csv.Error as exc:
-        raise InputError(problem(path, f"line {reader.line_num}", f"a CSV table ({exc})")) \
-            from None
-    limits.check("rows", len(records), str(path), "", "a table of observations")
-    if not header:
-        raise InputError(problem(path, "", "a CSV table with a header line "
-                                 "(actor, proposal, signed [, by] or vote); the file is empty"))
-    header = [name.strip() for name in header]
-    twice = sorted({name for name in header if header.count(name) > 1})
-    if twice:
-        raise InputError(problem(path, "header", "each column once", ", ".join(twice)))
-    missing = [c for c in ("actor", "proposal") if c not in header]
-    if missing or not ({"signed", "vote"} & set(header)):
+    frame = limits.read_csv(path, "CSV file of observed outcomes", encoding,
+                            other=", or give its encoding, e.g. --encoding latin-1")
+    missing = [c for c in ("actor", "proposal") if c not in frame.columns]
+    if missing or not ({"signed", "vote"} & set(frame.columns)):
         raise InputError(problem(path, ", ".join(missing) or "signed/vote",
                                  "columns actor, proposal and signed (with optional by) "
                                  "or vote"))
-    if not records:
-        raise InputError(problem(path, "", "at least one row of observations below the "
-                                 "header"))
-    ragged = sum(len(record) != len(header) for record in records)
-    if ragged:
-        line, found = _first_ragged(text, len(header))
-        raise InputError(problem(path, f"line {line}", f"{len(header)} values as in the "
-                                 f"header (found {found}"
-                                 + (f"; and {ragged - 1} more lines like it)"
-                                    if ragged > 1 else ")")))
-    frame = pd.DataFrame(records, columns=header, dtype=str)
     frame.index = pd.RangeIndex(2, len(frame) + 2)
     for column in ("actor", "proposal", "signed", "vote", "by"):
         frame[column] = frame[column].str.strip() if column in frame else ""
     return frame
-
-
-def _first_ragged(text: str, width: int) -> tuple[int, int]:
-    """Line and length of the first record whose length differs from the header's."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader)
-    for record in reader:
-        if record and (len(record) > 1 or record[0].strip()) and len(record) != width:
-            return reader.line_num, len(record)
-    return reader.line_num, width
 
 
 def _load_run(directory: Path):
