@@ -75,7 +75,7 @@ BASE_SCENARIOS = [_load(p) for p in SCENARIO_FILES]
 #: one-line variant of the baseline)
 RUNNABLE = [_load(DATA / "tiny.yaml"), _load(DATA / "minimal.yaml"),
             _load(SCENARIOS / "states_only.yaml"), _load(SCENARIOS / "narrow_scope.yaml")]
-BASE_EXPERIMENTS = [_load(p) for p in sorted(EXPERIMENTS.glob("*.yaml")) if p.stem != "targets"]
+BASE_EXPERIMENTS = [e for e in (_load(p) for p in sorted(EXPERIMENTS.glob("*.yaml"))) if "design" in e]
 BASE_TARGETS = _load(EXPERIMENTS / "targets.yaml")
 BASE_OUTCOMES = _load(EXPERIMENTS / "outcomes.yaml")
 #: a design file for the tiny world (its `space` is the tiny world's dimensions)
@@ -101,8 +101,11 @@ VALUES = st.one_of(SMALL_NUMBERS, ABSURD_NUMBERS, WRONG_TYPES, TEXT,
 
 
 def _paths(data, prefix=()) -> list[tuple]:
-    """Every key path into nested mappings and lists."""
+    """Every key path into nested mappings and lists, down to 20 levels (so that nesting
+    mutations stay within what the generator itself can write)."""
     found = []
+    if len(prefix) >= 20:
+        return found
     if isinstance(data, dict):
         for key, value in data.items():
             found.append((*prefix, key))
@@ -152,10 +155,12 @@ def mutated(draw, data: dict, rounds: int = 3) -> dict:
 
 
 @st.composite
-def yaml_text(draw, data: dict) -> bytes:
-    """YAML text of `data`, then perhaps broken as text or bytes."""
+def yaml_text(draw, data: dict, breaks: bool = True) -> bytes:
+    """YAML text of `data`, then (with `breaks`) perhaps broken as text or bytes."""
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10**6)
     text = text.replace(DEEP, "[" * 500 + "]" * 500)
+    if not breaks:
+        return text.encode()
     how = draw(st.sampled_from(["none"] * 6 + ["duplicate", "bomb", "date", "truncate",
                                                 "tab", "tag", "anchor", "bigint", "deep_flow"]))
     if how == "duplicate":
@@ -203,8 +208,8 @@ def encoded(draw, text: str) -> bytes:
 
 
 @st.composite
-def scenario_bytes(draw, bases=BASE_SCENARIOS, rounds: int = 3) -> bytes:
-    return draw(yaml_text(draw(mutated(draw(st.sampled_from(bases)), rounds))))
+def scenario_bytes(draw, bases=BASE_SCENARIOS, rounds: int = 3, breaks: bool = True) -> bytes:
+    return draw(yaml_text(draw(mutated(draw(st.sampled_from(bases)), rounds)), breaks))
 
 
 # --- paths ---------------------------------------------------------------------------------
@@ -241,8 +246,9 @@ def validate_case(draw) -> Case:
 
 @st.composite
 def run_case(draw) -> Case:
-    """`run --steps 5` on runnable scenarios (mutated; most still validate)."""
-    path, files = draw(file_argument("scenario.yaml", scenario_bytes(RUNNABLE, rounds=1)))
+    """`run --steps 5` on runnable scenarios, their values mutated (many still validate)."""
+    path, files = draw(file_argument("scenario.yaml", scenario_bytes(
+        RUNNABLE, rounds=1, breaks=draw(st.integers(0, 3)) == 0)))
     extra = draw(st.sampled_from([[], ["--format", "json"], ["--reps", "2"], ["--seed", "3"],
                                   ["--out", "{dir}/out"], ["--out", "{dir}/a\x00b"],
                                   ["--seed", draw(SEEDS)]]))
@@ -374,18 +380,21 @@ SCENARIO_ARGUMENT = st.one_of(st.sampled_from([str(DATA / "tiny.yaml"), "tiny", 
 
 @st.composite
 def compare_case(draw) -> Case:
-    path, files = draw(file_argument("scenario.yaml", scenario_bytes(RUNNABLE[:2], rounds=1)))
+    path, files = draw(file_argument("scenario.yaml", scenario_bytes(
+        RUNNABLE[:2], rounds=1, breaks=draw(st.booleans()))))
     others = draw(st.lists(SCENARIO_ARGUMENT, min_size=0, max_size=2))
-    return Case(["compare", path, *others, "--reps", draw(REPS), "--steps", "3",
-                 "--seed", draw(SEEDS), *SERIAL], files)
+    seed = draw(st.one_of(st.just("0"), SEEDS))
+    return Case(["compare", path, *others, "--reps", draw(st.one_of(st.just("2"), REPS)),
+                 "--steps", "3", "--seed", seed, *SERIAL], files)
 
 
 @st.composite
 def replications_case(draw) -> Case:
-    path, files = draw(file_argument("scenario.yaml", scenario_bytes(RUNNABLE[:2], rounds=1)))
+    path, files = draw(file_argument("scenario.yaml", scenario_bytes(
+        RUNNABLE[:2], rounds=1, breaks=draw(st.booleans()))))
     out = draw(st.sampled_from([[], ["--out", "{dir}/reps"]]))
-    return Case(["replications", path, "--reps", draw(REPS), "--steps", "3", *out, *SERIAL],
-                files)
+    reps = draw(st.one_of(st.just("3"), REPS))
+    return Case(["replications", path, "--reps", reps, "--steps", "3", *out, *SERIAL], files)
 
 
 @st.composite

@@ -4,7 +4,7 @@ process through the tests' CLI runner. Each example must end with exit status 0 
 never print a traceback, never take over 20 s and never hold over 2 GiB.
 
 The input classes and their strategies are in tests/fuzz_inputs.py (`FUZZED`); the
-examples are derandomised, so CI draws the same ~1,100 examples every time (a few
+examples are derandomised, so CI draws the same ~1,200 examples every time (a few
 minutes in all).
 """
 
