@@ -75,7 +75,8 @@ BASE_SCENARIOS = [_load(p) for p in SCENARIO_FILES]
 #: one-line variant of the baseline)
 RUNNABLE = [_load(DATA / "tiny.yaml"), _load(DATA / "minimal.yaml"),
             _load(SCENARIOS / "states_only.yaml"), _load(SCENARIOS / "narrow_scope.yaml")]
-BASE_EXPERIMENTS = [e for e in (_load(p) for p in sorted(EXPERIMENTS.glob("*.yaml"))) if "design" in e]
+BASE_EXPERIMENTS = [e for e in (_load(p) for p in sorted(EXPERIMENTS.glob("*.yaml")))
+                    if "design" in e]  # experiments, not targets files
 BASE_TARGETS = _load(EXPERIMENTS / "targets.yaml")
 BASE_OUTCOMES = _load(EXPERIMENTS / "outcomes.yaml")
 #: a design file for the tiny world (its `space` is the tiny world's dimensions)
