@@ -131,7 +131,39 @@ def _anchor_data_paths(data: dict, directory: Path) -> None:
             node[keys[-1]] = str((directory / value).resolve())
 
 
-def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
+#: resolved files (data after `extends:`, provenance, files read with their stamps), shared
+#: by every load of the same file: a sweep resolves one file for each of its points
+_RESOLVED: dict[tuple, tuple[dict, dict, tuple]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _resolved(path: Path) -> tuple[dict, dict]:
+    """A file's data with its `extends:` chain merged, and where each field came from.
+
+    The result is shared between calls (never mutate it: `_validate` copies what an
+    override changes) and read again as soon as any file of the chain changes.
+    """
+    key = (path.resolve(), Path.cwd(), limits.current())
+    cached = _RESOLVED.get(key)
+    if cached is not None and all(_stamp(f) == stamp for f, stamp in cached[2]):
+        return cached[0], cached[1]
+    read: list[Path] = []
+    data, provenance = _resolve_extends(path, (), read)
+    provenance = {k: _relative(v) for k, v in provenance.items()}
+    if len(_RESOLVED) >= 64:
+        _RESOLVED.pop(next(iter(_RESOLVED)))
+    _RESOLVED[key] = (data, provenance, tuple((f, _stamp(f)) for f in read))
+    return data, provenance
+
+
+def _resolve_extends(path: Path, chain: tuple[Path, ...], read: list[Path]) -> tuple[dict, dict]:
     path = path.resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
@@ -140,6 +172,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
         raise InputError(problem(chain[-1], "extends", f"a chain of at most "
                                  f"{limits.current().depth} files (limit `depth`)"))
     data = read_yaml(path)
+    read.append(path)
     _anchor_data_paths(data, path.parent)
     provenance: dict[str, str] = {}
     parent = data.pop("extends", None)
@@ -151,7 +184,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
     if not base_path.is_file():
         raise InputError(problem(path, "extends", f"an existing scenario file, relative to the "
                                  f"folder of this file (looked for {base_path})", parent))
-    base, provenance = _resolve_extends(base_path, (*chain, path))
+    base, provenance = _resolve_extends(base_path, (*chain, path), read)
     return deep_merge(base, data, provenance, str(path)), provenance
 
 
@@ -255,10 +288,9 @@ def load_scenario(
     else:
         path = Path(source)
         name = _relative(str(path))
-        data, provenance = _resolve_extends(path, ())
-        provenance = {k: _relative(v) for k, v in provenance.items()}
+        data, provenance = _resolved(path)
         base_dir = path.resolve().parent
-    return _validate(data, provenance, name, base_dir, overrides)
+    return _validate(data, dict(provenance), name, base_dir, overrides)
 
 
 def with_overrides(spec: ScenarioSpec, overrides: Mapping[str, Any]) -> ScenarioSpec:
@@ -268,9 +300,12 @@ def with_overrides(spec: ScenarioSpec, overrides: Mapping[str, Any]) -> Scenario
 
 def _validate(data: dict, provenance: dict, name: str, base_dir: Path | None,
               overrides: Mapping[str, Any] | None) -> ScenarioSpec:
+    """Apply `overrides` to `data` (which stays as it was: only the containers along each
+    override's path are copied) and validate the result."""
     created: dict[str, str] = {}  # path an override created -> that override
     for dotted, value in (overrides or {}).items():
         source = f"override {dotted}"
+        data = _copied_along(data, path_keys(dotted) if isinstance(dotted, str) else [])
         new = set_path(data, dotted, plain_data(value, source), source="override")
         if new is not None:
             created[new] = dotted
@@ -285,6 +320,26 @@ def _validate(data: dict, provenance: dict, name: str, base_dir: Path | None,
     check_references(spec, lambda dotted: source_of(dotted, provenance, name))
     check_limits(spec, lambda dotted: source_of(dotted, provenance, name))
     return spec
+
+
+def _copied_along(data: dict, keys: list[str]) -> dict:
+    """A shallow copy of `data` whose containers on the path `keys` are copies too, so that
+    setting that path changes nothing that `data` holds."""
+    top = dict(data)
+    node: Any = top
+    for key in keys[:-1]:
+        if isinstance(node, dict):
+            index: Any = key
+        elif isinstance(node, list) and key.isascii() and key.isdigit() and int(key) < len(node):
+            index = int(key)
+        else:
+            break
+        child = node.get(index) if isinstance(node, dict) else node[index]
+        if not isinstance(child, dict | list):
+            break
+        node[index] = child = type(child)(child)
+        node = child
+    return top
 
 
 def _typos(error: ValidationError, created: dict[str, str], data: dict) -> list:

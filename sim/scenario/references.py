@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sim.data.roster import CATEGORY_COLUMN, Table, load_named, load_states, slug
+from sim.data.roster import CATEGORY_COLUMN, Table, load_named, load_states
 from sim.errors import InputError, Problem, did_you_mean, os_problem, problem
 from sim.scenario.spec import ScenarioSpec, Selector
 
@@ -129,17 +129,17 @@ def gather_names(spec: ScenarioSpec, states: Table, named: dict[str, Table]) -> 
         "firm": set(spec.world.firms.categories),
         "civil": set(spec.world.civil.categories),
     }
-    actor_ids = set(states.frame["iso3"])
+    actor_ids = set(states.distinct("iso3"))
     attributes = set(states.attributes) | set(ACTOR_ATTRIBUTES)
     memberships = set(states.memberships)
     for table in named.values():
-        actor_ids |= {slug(name) for name in table.frame["name"]}
+        actor_ids |= table.slugs
         attributes |= set(table.attributes)
         memberships |= set(table.memberships)
     return Names(
         dimensions=set(spec.dimensions),
         state_attributes=set(states.attributes),
-        iso3=set(states.frame["iso3"]),
+        iso3=set(states.distinct("iso3")),
         memberships=memberships,
         blocs=set(spec.blocs),
         proposals=set(spec.proposals),
@@ -147,7 +147,7 @@ def gather_names(spec: ScenarioSpec, states: Table, named: dict[str, Table]) -> 
         actor_ids=actor_ids,
         attributes=attributes,
         categories=categories,
-        firm_ids={slug(n) for n in named["firm"].frame["name"]} if "firm" in named else set(),
+        firm_ids=set(named["firm"].slugs) if "firm" in named else set(),
     )
 
 
@@ -184,10 +184,10 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
                                           "at least one category to generate actors from"))
         if kind in named:
             column = CATEGORY_COLUMN[kind]
-            for value in sorted(set(named[kind].frame[column])):
+            for value in sorted(named[kind].distinct(column)):
                 check.expect(f"world.{key}.categories", value, population.categories,
                              f"a category for every {column} in {named[kind].source}")
-            for home in sorted(set(named[kind].frame["home_iso3"]) - names.iso3):
+            for home in sorted(named[kind].distinct("home_iso3") - names.iso3):
                 check.problems.append(problem(named[kind].source, "home_iso3",
                                               "an ISO3 code in the state roster", home))
     for tie in ("shared_membership", "regional"):
