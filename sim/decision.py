@@ -106,7 +106,7 @@ def text_utility(world: World, p: int, rows: np.ndarray, content: np.ndarray,
             rest += coefficients[t] * np.broadcast_to(term, shape)[:, p]
     align, cost = text_terms(world.interests[rows], world.salience[rows], content, bindingness)
     a, g = (coefficients[TERMS.index(term)][:, None] for term in TEXT_TERMS)
-    return rest[:, None] + a * align - g * cost
+    return rest[:, None] + a * align + g * cost  # g carries the sign of cost (-1)
 
 
 def signals(world: World) -> np.ndarray:

@@ -158,6 +158,8 @@ class Report(Spec):
 
     checkpoints: list[TimePoint] = []
     swing_states: Names = []
+    list_states: bool = Field(False, description="the run summary names the states that "
+                              "join at the launch and by the end")
 
 
 class Bloc(Spec):

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from sim.runs.store import atomic_path, write_table
 
-TABLES = ("runs", "metrics", "steps")
+TABLES = ("runs", "metrics", "steps", "texts")
 
 
 def _shards(directory: Path, table: str) -> list[Path]:
@@ -38,7 +38,7 @@ def _shards(directory: Path, table: str) -> list[Path]:
 def write_shard(directory: Path, frames: dict[str, pd.DataFrame]) -> str:
     """Write one task's tables as shards sharing a name; the runs shard goes last."""
     name = f"part-{uuid.uuid4().hex[:12]}.parquet"
-    for table in ("metrics", "steps"):
+    for table in ("metrics", "steps", "texts"):
         frame = frames.get(table)
         if frame is not None and len(frame):
             write_table(directory / table / name, frame)
@@ -64,7 +64,8 @@ def _read(directory: Path, table: str, ok_ids: set[str]) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
     frame = frame[frame["run_id"].isin(ok_ids)]
-    keys = [c for c in ("run_id", "step", "proposal", "metric", "at") if c in frame.columns]
+    keys = [c for c in ("run_id", "step", "proposal", "metric", "at", "round", "dimension")
+            if c in frame.columns]
     return frame.drop_duplicates(keys, keep="last")
 
 
@@ -76,6 +77,7 @@ class SweepResult:
         runs: one row per run (status ok or failed), with point columns.
         metrics: tidy metrics of ok runs joined with the point's parameters.
         steps: per-step series (if the experiment kept them), joined likewise.
+        texts: each negotiated text per run, round and dimension, joined likewise.
         points: the design points; manifest: provenance; experiment: the spec (dict).
     """
 
@@ -86,6 +88,7 @@ class SweepResult:
     points: pd.DataFrame
     manifest: dict
     experiment: dict
+    texts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def parameters(self) -> list[str]:
@@ -135,6 +138,7 @@ def load_results(directory: str | Path) -> SweepResult:
         points=points,
         manifest=json.loads(manifest_path.read_text()) if manifest_path.is_file() else {},
         experiment=_experiment(directory),
+        texts=joined(_read(directory, "texts", ok), ["proposal", "round", "dimension"]),
     )
 
 
