@@ -111,7 +111,7 @@ def options(value: float, lower: float, upper: float, step: float,
     direction (a red line: `floor` is the drafted content, its sign the direction)."""
     found = [value]
     for candidate in (value - step, value + step, 0.0):
-        candidate = round(min(max(candidate, lower), upper), DECIMALS)
+        candidate = min(max(round(candidate, DECIMALS), lower), upper)
         if floor is not None and np.sign(floor) * candidate < abs(floor):
             continue
         if candidate not in found:
