@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 
 from sim.scenario.spec import TERMS
@@ -55,30 +56,55 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-#: actor x text x dimension cells per block of `text_terms` (bounds its memory)
+#: actor x text x dimension cells per block of the direct burden (bounds its memory)
 TEXT_BLOCK = 1 << 21
+#: up to this many texts the burden is summed directly (the world's own proposals);
+#: a larger batch (a negotiation round's candidates) goes by the values each dimension takes
+DIRECT_TEXTS = 64
 
 
 def text_terms(x: np.ndarray, s: np.ndarray, y: np.ndarray, bindingness: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """(align, cost) of the actors with interests `x` and salience `s` (A, D) for the texts
     `y` (C, D) of bindingness (C,), as (A, C) arrays: the proposals of a world, or the
-    candidate texts of a negotiation round, in one computation.
-
-    Texts are taken in blocks so that the (A, block, D) burden stays small; each cell's
-    sum is over its own dimensions, so the blocking does not change a digit.
-    """
+    candidate texts of a negotiation round, in one computation."""
     align = _safe_divide((s * x) @ y.T, s @ np.abs(y).T)
-    burden = np.empty_like(align)
-    size, sign = np.abs(y), np.sign(y)
+    burden = _burden(x, s, y) if len(y) <= DIRECT_TEXTS else _burden_by_values(x, s, y)
+    return align, bindingness * burden
+
+
+def _demand(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """s max(0, |y| - sign(y) x) for y != 0 (0 elsewhere), broadcast: how far a text's
+    demand exceeds what an actor would do anyway, weighted by salience."""
+    return s * np.maximum(np.abs(y) - np.sign(y) * x, 0.0) * (y != 0)
+
+
+def _burden(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(A, C) summed over dimensions cell by cell, texts taken in blocks so that the
+    (A, block, D) array stays small (the blocking does not change a digit)."""
+    burden = np.empty((x.shape[0], y.shape[0]))
     block = max(1, TEXT_BLOCK // max(1, x.shape[0] * x.shape[1]))
     for first in range(0, y.shape[0], block):
         texts = slice(first, first + block)
-        # how far each text's demand exceeds what each actor would do anyway
-        demanded = size[None, texts] - sign[None, texts] * x[:, None, :]
-        burden[:, texts] = (s[:, None, :] * np.maximum(demanded, 0.0)
-                            * (y[texts] != 0)[None]).sum(axis=2)
-    return align, bindingness * burden
+        burden[:, texts] = _demand(x[:, None, :], s[:, None, :], y[None, texts]).sum(axis=2)
+    return burden
+
+
+def _burden_by_values(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(A, C) as `_burden`, for many texts that share few values per dimension: each
+    actor's demand for each distinct value (A, K), then a sparse (C, K) selection of one
+    value per text and dimension, summed in one product."""
+    tables, picks, offset = [], [], 0
+    for d in range(y.shape[1]):
+        values, index = np.unique(y[:, d], return_inverse=True)
+        tables.append(_demand(x[:, d, None], s[:, d, None], values[None, :]))
+        picks.append(index + offset)
+        offset += len(values)
+    n_texts, n_dims = y.shape
+    select = sparse.csr_matrix(
+        (np.ones(n_texts * n_dims), np.column_stack(picks).ravel(),
+         np.arange(0, n_texts * n_dims + 1, n_dims)), shape=(n_texts, offset))
+    return np.asarray((select @ np.hstack(tables).T).T)
 
 
 def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:

@@ -81,7 +81,7 @@ def open_talks(world: World) -> list[Talks]:
     """The negotiations of a world's proposals, as its scenario states them."""
     spec = world.spec
     talks = []
-    for p, (pid, proposal) in enumerate(spec.proposals.items()):
+    for p, proposal in enumerate(spec.proposals.values()):
         negotiation = proposal.negotiation
         if negotiation is None:
             continue

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_decision import randomise
 
+from sim import decision
 from sim.decision import reference_utility, text_utility
 from sim.errors import InputError
 from sim.model import NormDiplomacyModel
@@ -30,20 +31,29 @@ def negotiating(spec, **block):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), texts=st.integers(1, 40),
-       density=st.sampled_from([0.0, 0.1, 0.4]))
-def test_text_kernel_equals_reference(tiny_spec, seed, texts, density):
+       density=st.sampled_from([0.0, 0.1, 0.4]), by_values=st.booleans(),
+       grid=st.sampled_from([None, 0.5, 0.1]))
+def test_text_kernel_equals_reference(tiny_spec, seed, texts, density, by_values, grid):
     """The utility of many candidate texts in one array equals, actor by actor and text by
-    text, the per-agent rule with that text standing in for the proposal's."""
+    text, the per-agent rule with that text standing in for the proposal's; both ways of
+    summing the burden (direct, and by the values of a grid of texts)."""
     model = NormDiplomacyModel(tiny_spec, rng=1)
     world = model.world
     rng = np.random.default_rng(seed)
     randomise(world, rng, density)
     content = rng.uniform(-1, 1, (texts, len(world.dimensions)))
+    if grid is not None:
+        content = np.round(content / grid) * grid
     content *= rng.random(content.shape) < 0.7
     bindingness = rng.uniform(0, 1, texts)
     rows = np.sort(rng.choice(world.n_actors, size=min(12, world.n_actors), replace=False))
     p = int(rng.integers(len(world.proposal_ids)))
-    batched = text_utility(world, p, rows, content, bindingness)
+    direct = decision.DIRECT_TEXTS
+    decision.DIRECT_TEXTS = 0 if by_values else 1000
+    try:
+        batched = text_utility(world, p, rows, content, bindingness)
+    finally:
+        decision.DIRECT_TEXTS = direct
     for a, i in enumerate(rows):
         for c in range(texts):
             expected = reference_utility(world, int(i), p, text=(content[c], bindingness[c]))

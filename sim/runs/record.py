@@ -16,9 +16,9 @@ import pandas as pd
 
 from sim.metrics import checkpoint_label
 from sim.model import VOTE_CODES, NormDiplomacyModel
+from sim.negotiation import drafted_round
 from sim.runs.store import provenance, write_json, write_table, write_text
 from sim.scenario.spec import ScenarioSpec
-
 
 #: the tables of a run record, as files `<name>.parquet`
 TABLES = ("steps", "actors", "votes", "metrics", "texts", "trajectories")
@@ -128,8 +128,6 @@ def texts_table(model: NormDiplomacyModel) -> pd.DataFrame:
     """Per negotiated proposal, round and dimension (and bindingness): the text after the
     round, before it, as drafted, whether the round conceded ground (moved it away from
     the draft), whom it consulted and what the sponsor expected. Round 0 is the draft."""
-    from sim.negotiation import drafted_round
-
     world = model.world
     rows = []
     for talks in model.talks:
