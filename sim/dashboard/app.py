@@ -39,6 +39,7 @@ from sim.dashboard.sidebar import (
     SettingsPanels,
     week_line,
 )
+from sim.dashboard.texts_view import TextView
 from sim.dashboard.widgets import Address, DownloadButton
 from sim.errors import InputError
 from sim.model import NormDiplomacyModel
@@ -186,6 +187,7 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
     shown = player.recording.at(week_value) if week_value is not None and \
         week_value < latest.step else latest
     steps = player.recording.steps_until(latest.step)
+    history = player.recording.frames[: shown.step + 1]  # the frames up to the week shown
     row = selected.value
     if not 0 <= row < world.n_actors:
         sponsor = int(world.sponsor[world.proposal_ids.index(pid)])
@@ -305,9 +307,11 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
                     solara.ToggleButtonsSingle(value=pid, values=world.proposal_ids,
                                                on_value=focus.set, dense=True)
             LiveRun(world, shown, steps, latest.step, pid, row, selected.set,
-                    names_json, probabilities, colour_mode)
+                    names_json, probabilities, colour_mode, history)
         with solara.lab.Tab("Signatories", icon_name="mdi-table"):
             SignersTable(shown, pid)
+        with solara.lab.Tab("Text", icon_name="mdi-file-document-edit-outline"):
+            TextView(history, pid)
         with solara.lab.Tab("Compare scenarios", icon_name="mdi-compare-horizontal"):
             CompareView(choices, spec or base, base.metadata.name, compare_choice,
                         compare_job, compare_revision,
