@@ -1,6 +1,7 @@
 """Reading scenario files: YAML, `extends:` chains, dotted overrides, one validation.
 
-`load_scenario` resolves ``extends:`` (deep merge; ``null`` deletes a key), applies
+`load_scenario` resolves ``extends:`` (deep merge; ``null`` deletes a key; ``replace:``
+lists sections of the base the file replaces whole), applies
 dotted overrides (``--set``), validates the types with pydantic and then checks every
 cross-reference (dimension, bloc, proposal, initiative, country code, attribute).
 Every error names the file, the dotted field, the bad value and what was expected,
