@@ -257,3 +257,32 @@ def test_extends_replace_swaps_a_section_whole(tmp_path):
         load_scenario(child)
     (found,) = error.value.problems
     assert found.field == "replace.0" and "a section of the base" in found.expected
+
+
+# --- sweeps and the shipped scenarios --------------------------------------------------
+
+
+def test_sweeps_keep_each_runs_text(tmp_path):
+    from conftest import TINY
+
+    from sim.runs.runner import run_batch
+
+    scenario = tmp_path / "negotiated.yaml"
+    scenario.write_text(
+        f"extends: {TINY}\nproposals:\n  call:\n    negotiation:\n"
+        "      rounds: {before_launch: 1, every: 5}\n"
+        "      content: {restraint: {min: 0.0, max: 1.0}}\n")
+    result = run_batch(scenario, {}, [{"seed": 1}, {"seed": 2}])
+    texts = result["texts"]
+    assert set(texts["seed"]) == {1, 2}
+    assert set(texts["round"]) == {0, 1, 2, 3, 4}
+    assert (result["runs"]["status"] == "ok").all()
+
+
+def test_negotiated_text_scenario_validates_and_negotiates():
+    from conftest import ROOT
+
+    spec = load_scenario(ROOT / "scenarios" / "negotiated_text.yaml")
+    record = run_spec(with_overrides(spec, {"metadata.steps": 2}), 1)
+    assert set(record.texts["round"]) == {0, 1, 2, 3}
+    assert set(record.trajectories["actor_id"]) == {"IND", "BRA", "FRA", "USA"}
