@@ -310,8 +310,6 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
                     names_json, probabilities, colour_mode, history)
         with solara.lab.Tab("Signatories", icon_name="mdi-table"):
             SignersTable(shown, pid)
-        with solara.lab.Tab("Text", icon_name="mdi-file-document-edit-outline"):
-            TextView(history, pid)
         with solara.lab.Tab("Compare scenarios", icon_name="mdi-compare-horizontal"):
             CompareView(choices, spec or base, base.metadata.name, compare_choice,
                         compare_job, compare_revision,
@@ -319,6 +317,9 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
                         else None, job_changed)
         with solara.lab.Tab("Export", icon_name="mdi-download"):
             ExportView(player, shown, steps, pid, colour_mode.value, probabilities)
+        # last, so the other tabs keep their places (and their addresses)
+        with solara.lab.Tab("Text", icon_name="mdi-file-document-edit-outline"):
+            TextView(history, pid)
 
 
 def _probabilities(job: Job | None) -> dict:
