@@ -72,7 +72,9 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         records = run_replicates(spec, args.reps, seed=args.seed)
     metrics = pd.concat([r.metrics for r in records], ignore_index=True)
-    summary = summarise(metrics, spec)
+    summary = summarise(metrics, spec,
+                        texts=pd.concat([r.texts for r in records], ignore_index=True),
+                        actors=pd.concat([r.actors for r in records], ignore_index=True))
     if args.out:
         write_runs(records, args.out)
         summary["out"] = str(args.out)

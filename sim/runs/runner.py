@@ -22,7 +22,14 @@ import pandas as pd
 from sim.errors import InputError, boundary, problem
 from sim.metrics import run_metrics
 from sim.model import NormDiplomacyModel
-from sim.runs.record import RunRecord, actors_table, stamp, votes_table
+from sim.runs.record import (
+    RunRecord,
+    actors_table,
+    stamp,
+    texts_table,
+    trajectories_table,
+    votes_table,
+)
 from sim.runs.store import content_hash
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
 from sim.scenario.spec import ScenarioSpec
@@ -117,6 +124,8 @@ def record_of(model: NormDiplomacyModel,
         actors=stamp(actors_table(model), rid, seed) if "actors" in tables else empty,
         votes=stamp(votes_table(model), rid, seed) if "votes" in tables else empty,
         metrics=stamp(run_metrics(model, history), rid, seed) if "metrics" in tables else empty,
+        texts=stamp(texts_table(model), rid, seed),
+        trajectories=stamp(trajectories_table(model), rid, seed),
     )
 
 
@@ -166,7 +175,7 @@ def run_batch(scenario: str | Path, overrides: Mapping[str, Any] | None, tasks: 
         return {"runs": pd.DataFrame([{**t, "status": "failed", "error": f"{exc}",
                                        "seconds": 0.0, "host": host} for t in tasks]),
                 "metrics": None, "steps": None}
-    runs, kept = [], {name: [] for name in ("metrics", "steps")}
+    runs, kept = [], {name: [] for name in ("metrics", "steps", "texts")}
     for task in tasks:
         started = time.perf_counter()
         try:
@@ -181,6 +190,8 @@ def run_batch(scenario: str | Path, overrides: Mapping[str, Any] | None, tasks: 
         kept["metrics"].append(frame)
         if "steps" in tables:
             kept["steps"].append(record.steps)
+        if len(record.texts):  # a negotiated text's history is kept with every run
+            kept["texts"].append(record.texts)
         runs.append({**task, "status": "ok", "error": "",
                      "seconds": time.perf_counter() - started, "host": host})
     return {"runs": pd.DataFrame(runs),

@@ -1,6 +1,7 @@
 """Reading scenario files: YAML, `extends:` chains, dotted overrides, one validation.
 
-`load_scenario` resolves ``extends:`` (deep merge; ``null`` deletes a key), applies
+`load_scenario` resolves ``extends:`` (deep merge; ``null`` deletes a key; ``replace:``
+lists sections of the base the file replaces whole), applies
 dotted overrides (``--set``), validates the types with pydantic and then checks every
 cross-reference (dimension, bloc, proposal, initiative, country code, attribute).
 Every error names the file, the dotted field, the bad value and what was expected,
@@ -176,6 +177,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...], read: list[Path]) -> t
     _anchor_data_paths(data, path.parent)
     provenance: dict[str, str] = {}
     parent = data.pop("extends", None)
+    replaced = data.pop("replace", None) or []
     if parent is None:
         return deep_merge({}, data, provenance, str(path)), provenance
     if not isinstance(parent, str) or not parent.strip():
@@ -185,7 +187,28 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...], read: list[Path]) -> t
         raise InputError(problem(path, "extends", f"an existing scenario file, relative to the "
                                  f"folder of this file (looked for {base_path})", parent))
     base, provenance = _resolve_extends(base_path, (*chain, path), read)
+    for index, dotted in enumerate(_as_names(replaced, path)):
+        _drop_path(base, dotted, path, f"replace.{index}")
     return deep_merge(base, data, provenance, str(path)), provenance
+
+
+def _as_names(value: Any, path: Path) -> list[str]:
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(problem(path, "replace", "a list of dotted sections of the base, "
+                                 "e.g. [dimensions, world.states.interests]", value))
+    return value
+
+
+def _drop_path(data: dict, dotted: str, path: Path, field: str) -> None:
+    """Remove a section of the base, so the child's version replaces it whole."""
+    keys = path_keys(dotted)
+    node: Any = data
+    for key in keys[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or keys[-1] not in node:
+        raise InputError(problem(path, field, "a section of the base scenario", dotted))
+    del node[keys[-1]]
 
 
 def path_keys(dotted: str) -> list[str]:
@@ -285,6 +308,7 @@ def load_scenario(
         name = "<memory>"
         data = deep_merge({}, plain_data(source, name), provenance, name)
         data.pop("extends", None)
+        data.pop("replace", None)
     else:
         path = Path(source)
         name = _relative(str(path))

@@ -229,6 +229,17 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
         for name, campaign in proposal.outreach.items():
             for t, target in enumerate(campaign.targets):
                 check.selector(f"{path}.outreach.{name}.targets.{t}.select", target.select)
+        if proposal.negotiation is not None:
+            check_negotiation(check, f"{path}.negotiation", proposal)
+
+    positions = spec.positions
+    check.each("positions.record", positions.record, names.actor_ids,
+               "an actor id (iso3 or a named actor's id)")
+    for pid, dims in positions.persuasion.dimensions.items():
+        check.expect(f"positions.persuasion.dimensions.{pid}", pid, names.proposals,
+                     "a proposal id")
+        check.each(f"positions.persuasion.dimensions.{pid}", dims, names.dimensions,
+                   "a dimension from `dimensions`")
 
     for name, event in spec.events.items():
         check.selector(f"events.{name}.select", event.select)
@@ -238,6 +249,29 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
     check_times(spec, check)
     if check.problems:
         raise InputError(check.problems)
+
+
+def check_negotiation(check: Checker, path: str, proposal) -> None:
+    """What a negotiation may change and never give up must be part of the scenario's text."""
+    negotiation = proposal.negotiation
+    check.selector(f"{path}.consult", negotiation.consult)
+    check.dimensions(f"{path}.content", negotiation.content)
+    in_text = [d for d, value in proposal.content.items() if value != 0]
+    check.each(f"{path}.red_lines", negotiation.red_lines, in_text,
+               "a dimension the text covers (in its `content`, not 0)")
+    for dim, limits in negotiation.content.items():
+        drafted = proposal.content.get(dim, 0.0)
+        if dim in check.names.dimensions and not limits.min <= drafted <= limits.max:
+            check.problems.append(problem(
+                check.source_of(f"{path}.content.{dim}"), f"{path}.content.{dim}",
+                f"limits that hold the drafted content {drafted}", limits.model_dump()))
+    if negotiation.bindingness is not None:
+        limits = negotiation.bindingness
+        if not limits.min <= proposal.bindingness <= limits.max:
+            check.problems.append(problem(
+                check.source_of(f"{path}.bindingness"), f"{path}.bindingness",
+                f"limits that hold the drafted bindingness {proposal.bindingness}",
+                limits.model_dump()))
 
 
 def check_times(spec: ScenarioSpec, check: Checker) -> None:
@@ -260,6 +294,11 @@ def check_times(spec: ScenarioSpec, check: Checker) -> None:
     for pid, proposal in spec.proposals.items():
         if proposal.un_vote is not None:
             inside(f"proposals.{pid}.un_vote.at", proposal.un_vote.at)
+        if proposal.negotiation is not None:
+            rounds = proposal.negotiation.rounds
+            for index, when in enumerate(rounds.at):
+                inside(f"proposals.{pid}.negotiation.rounds.at.{index}", when)
+            inside(f"proposals.{pid}.negotiation.rounds.until", rounds.until)
         for name, campaign in proposal.outreach.items():
             path = f"proposals.{pid}.outreach.{name}"
             inside(f"{path}.end", campaign.end)

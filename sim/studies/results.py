@@ -37,8 +37,8 @@ import pyarrow.parquet as pq
 from sim.errors import InputError, boundary, problem
 from sim.runs.store import addressed_file, file_sha256
 
-TABLES = ("runs", "metrics", "steps")
-COMMITTED = ("metrics", "steps")  # tables whose shards a runs shard commits
+TABLES = ("runs", "metrics", "steps", "texts")
+COMMITTED = ("metrics", "steps", "texts")  # tables whose shards a runs shard commits
 #: Parquet metadata key of a runs shard: the shards it commits
 SHARDS_KEY = b"cybernorms.shards"
 #: files written once at the start of a sweep, checked like shards
@@ -202,7 +202,8 @@ def _read(verification: Verification, table: str, ok_ids: set[str]) -> pd.DataFr
         return pd.DataFrame()
     frame = pd.concat([pd.read_parquet(s) for s in shards], ignore_index=True)
     frame = frame[frame["run_id"].isin(ok_ids)]
-    keys = [c for c in ("run_id", "step", "proposal", "metric", "at") if c in frame.columns]
+    keys = [c for c in ("run_id", "step", "proposal", "metric", "at", "round", "dimension")
+            if c in frame.columns]
     return frame.drop_duplicates(keys, keep="last")
 
 
@@ -214,6 +215,7 @@ class SweepResult:
         runs: one row per run (status ok or failed), with point columns.
         metrics: tidy metrics of ok runs joined with the point's parameters.
         steps: per-step series (if the experiment kept them), joined likewise.
+        texts: each negotiated text per run, round and dimension, joined likewise.
         points: the design points; manifest: provenance; experiment: the spec (dict).
     """
 
@@ -224,6 +226,7 @@ class SweepResult:
     points: pd.DataFrame
     manifest: dict
     experiment: dict
+    texts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def parameters(self) -> list[str]:
@@ -300,6 +303,7 @@ def load_results(directory: str | Path) -> SweepResult:
         points=points,
         manifest=manifest,
         experiment=_experiment(directory),
+        texts=joined(_read(verification, "texts", ok), ["proposal", "round", "dimension"]),
     )
 
 
