@@ -14,18 +14,20 @@ machine slows both alike. Reported (all of it in one document with ``--json``):
   ratio and the largest difference between the two; and the seconds per step of a
   whole run (built afresh, every step, as a user's run), per actor and per tie;
 - step_scaling: how the seconds per step grow from one size to the next;
+- negotiation: one consultation round of the baseline's text over its 193 states and
+  10,000 candidate texts (candidates built, scored in one batch, the best adopted);
 - profile (``--profile``): the top costs of baseline runs;
 - sweeps (``--sweeps``): one sweep of the baseline on each backend (serial, process
   pool, Dask local cluster) with the same workers: seconds, runs per second, the
   pool/Dask ratio, whether the results are identical; and the peak memory of process
   pool sweeps of growing size (each in its own process), with their ratio;
 - scale (``--scale``): runs of 1,000,000 and 10,000,000 actors, each in its own
-  process: build, steps, total seconds and peak resident memory.
+  process (its `actors` limit raised to its size): build, steps, total seconds and
+  peak resident memory.
 """
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import json
 import math
@@ -43,6 +45,7 @@ import numpy as np
 
 from sim.decision import reference_momentum, utility
 from sim.model import NormDiplomacyModel, one_blas_thread
+from sim.negotiation import hold_round, open_talks
 from sim.runs.runner import resolve, run_spec
 from sim.scenario.loading import find_scenario
 from sim.scenario.spec import ScenarioSpec
@@ -208,6 +211,31 @@ def time_size(spec: ScenarioSpec, reference_cap: int | None) -> dict:
     }
 
 
+def time_negotiation(spec: ScenarioSpec, candidates: int = 10_000, repeats: int = 5) -> dict:
+    """One consultation round of the baseline's first proposal: every state consulted,
+    every dimension negotiable in [-1, 1] (a neighbourhood far above `candidates`)."""
+    pid = next(iter(spec.proposals))
+    block = {"consult": {"kind": "state"}, "candidates": candidates,
+             "content": {dim: {"min": -1.0, "max": 1.0} for dim in spec.dimensions},
+             "bindingness": {"min": 0.0, "max": 1.0}}
+    model = NormDiplomacyModel(resolve(spec, {f"proposals.{pid}.negotiation": block}), rng=1)
+    for _ in range(3):
+        model.step()
+    world = model.world
+    (talks,) = open_talks(world)
+
+    def one_round():
+        with one_blas_thread():
+            hold_round(world, talks, model.steps, model.seed, spec.behaviour.temperature)
+        world.content[talks.proposal] = talks.ideal  # every round weighs the same text
+        world.bindingness[talks.proposal] = talks.ideal_bindingness
+        world.interests_changed()
+
+    one_round()
+    return {"consulted": int(talks.consulted.sum()), "candidates": talks.rounds[-1]["candidates"],
+            "round_s": _median_time(one_round, repeats)}
+
+
 def step_scaling(rows: list[dict]) -> list[dict]:
     rows = sorted(rows, key=lambda row: row["actors"])
     return [{"from": a["actors"], "to": b["actors"], "size_ratio": b["actors"] / a["actors"],
@@ -262,8 +290,10 @@ print(json.dumps({"seconds": elapsed, "sweeper_peak_rss_mib": peak["sweeper"],
 
 _SCALE_CHILD = """
 import json, resource, sys, time
+from sim import limits
 from sim.bench import BASELINE, SCALE_FIRM_SHARE, scaled_spec
 from sim.runs.runner import resolve, run_spec
+limits.configure(actors=max(limits.current().actors, int(sys.argv[1])))
 spec = scaled_spec(resolve(BASELINE), int(sys.argv[1]), SCALE_FIRM_SHARE)
 started = time.perf_counter()
 record = run_spec(spec, 1, tables=("metrics",), worlds=None)
@@ -339,6 +369,7 @@ def run_benchmark(sizes=SIZES, repeats: int = 7, reference_cap: int | None = Non
         **time_baseline(spec, repeats, mesa_repeats),
         "sizes": [time_size(scaled_spec(spec, n), reference_cap) for n in sizes],
         "reference_cap": reference_cap,
+        "negotiation": time_negotiation(spec),
     }
     report["step_scaling"] = step_scaling(report["sizes"])
     if profile:
@@ -379,6 +410,9 @@ def format_report(report: dict) -> str:
             f"a step costs {scaling['time_ratio']:.1f}x from {scaling['from']} to "
             f"{scaling['to']} actors ({scaling['size_ratio']:.0f}x the actors, "
             f"{scaling['edge_ratio']:.1f}x the ties)")
+    talks = report["negotiation"]
+    lines.append(f"negotiation round: {talks['consulted']} states consulted on "
+                 f"{talks['candidates']} candidate texts: median {talks['round_s']:.3f} s")
     if "profile" in report:
         lines += ["", "top costs of a baseline run (seconds per run):",
                   f"{'own':>8} {'cumulative':>10} {'calls':>7}  function"]
@@ -410,36 +444,3 @@ def format_report(report: dict) -> str:
                 f"(build {row['build_s']:.1f} s, steps {row['steps_s']:.1f} s), peak RSS "
                 f"{row['peak_rss_gib']:.2f} GiB")
     return "\n".join(lines)
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
-                        help="world sizes for the kernel and per-step figures")
-    parser.add_argument("--repeats", type=int, default=7, help="baseline runs (median)")
-    parser.add_argument("--mesa-repeats", type=int, default=3,
-                        help="runs of Mesa's BoltzmannWealth (median)")
-    parser.add_argument("--reference-cap", type=int, default=None,
-                        help="time the agent loop on at most this many agents (default: all)")
-    parser.add_argument("--profile", action="store_true",
-                        help="also profile baseline runs and list the top costs")
-    parser.add_argument("--sweeps", type=int, nargs="?", const=1_000, default=None,
-                        metavar="RUNS", help="also sweep RUNS baseline runs (default 1000) "
-                        "on each backend, and sweeps of --memory-runs for peak memory")
-    parser.add_argument("--memory-runs", type=int, nargs="+", default=[500, 5_000])
-    parser.add_argument("--workers", type=int, default=2, help="workers of the sweeps")
-    parser.add_argument("--scale", type=int, nargs="*", default=None, metavar="ACTORS",
-                        help="also run worlds of these sizes (default 1,000,000 and "
-                             "10,000,000 actors), each in its own process")
-    return parser
-
-
-def main(args: argparse.Namespace) -> int:
-    scale = None if args.scale is None else tuple(args.scale or SCALE_SIZES)
-    report = run_benchmark(sizes=args.sizes, repeats=args.repeats,
-                           reference_cap=args.reference_cap, mesa_repeats=args.mesa_repeats,
-                           profile=args.profile,
-                           sweeps=args.sweeps, memory_runs=tuple(args.memory_runs),
-                           workers=args.workers, scale=scale)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
-    return 0

@@ -1,9 +1,10 @@
 """NormDiplomacyModel: the schedule of cyber-norm diplomacy, one step at a time.
 
 A step (a week in the baseline) is: scheduled events change actors; proposals due
-are launched (the sponsor signs); outreach campaigns press their targets; actors
-decide (sign, withdraw, or come to oppose); scheduled UN votes are held; the step is
-recorded. Decisions are synchronous: all read the world as it stood before anyone
+are launched (the sponsor signs); outreach campaigns press their targets; sponsors
+who negotiate consult and may revise their texts; actors decide (sign, withdraw, or
+come to oppose); scheduled UN votes are held; positions move (if the scenario lets
+them); the step is recorded. Decisions are synchronous: all read the world as it stood before anyone
 decided this step, so the vectorised kernel and the per-agent rule agree exactly.
 """
 
@@ -21,10 +22,21 @@ from mesa.experimental.scenarios import Scenario
 from threadpoolctl import ThreadpoolController
 
 from sim.agents import AGENT_CLASSES, ActorAgent
-from sim.decision import reference_momentum, term_arrays, utility
+from sim.decision import (
+    cue_term,
+    leader_term,
+    reference_momentum,
+    term_arrays,
+    utility,
+    vote_band,
+    vote_codes,
+    vote_probabilities,
+)
 from sim.history import History, StepSeries
+from sim.negotiation import hold_round, open_talks
+from sim.positions import Trajectories, move_positions
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
-from sim.scenario.spec import ScenarioSpec
+from sim.scenario.spec import TERMS, ScenarioSpec
 from sim.world.arrays import World
 from sim.world.build import build_world, seed_streams
 from sim.world.rules import select
@@ -32,6 +44,8 @@ from sim.world.rules import select
 #: the scenario a model runs when none is given
 DEFAULT_SCENARIO = "paris_call_2018"
 VOTE_CODES = {1: "yes", 0: "abstain", -1: "no"}
+#: the terms a second-stage voter reads from the first stage's votes
+CUED = (TERMS.index("leader"), TERMS.index("cue"))
 
 
 class OneBlasThread:
@@ -174,6 +188,9 @@ class NormDiplomacyModel(mesa.Model):
         self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events.values()]
         checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
         self.history = History(self.world, checkpoints)
+        self.talks = open_talks(self.world)
+        self.trajectories = Trajectories(self.world, self.spec.positions)
+        self.trajectories.record(0)
         self.datacollector = StepSeries(self.history)
 
     @staticmethod
@@ -235,9 +252,12 @@ class NormDiplomacyModel(mesa.Model):
             self.apply_events()
             self.launch_proposals()
             self.run_outreach()
+            self.negotiate()
             self.decide()
             self.hold_votes()
+            self.move_positions()
             self.history.record(self.steps)
+            self.trajectories.record(self.steps)
         if self.steps >= self.last_step:
             self.running = False
 
@@ -289,6 +309,19 @@ class NormDiplomacyModel(mesa.Model):
                 rows = campaign.targeted
                 world.outreach[rows, campaign.proposal] += strength * campaign.target[rows]
                 self._pressed.append((rows, campaign.proposal))
+
+    def negotiate(self) -> None:
+        """Sponsors hold the consultation rounds due this step and may revise their texts."""
+        for talks in self.talks:
+            if self.world.launched[talks.proposal]:
+                for _ in range(talks.schedule.get(self.steps, 0)):
+                    hold_round(self.world, talks, self.steps, self.seed,
+                               self.spec.behaviour.temperature)
+
+    def move_positions(self) -> None:
+        """Socialisation and persuasion move interests (nothing runs at rate 0)."""
+        if self.spec.positions.moving:
+            move_positions(self.world, self.spec.positions)
 
     def utilities(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Utilities now of the actors `rows` (default all): by the kernel, or by every
@@ -353,6 +386,7 @@ class NormDiplomacyModel(mesa.Model):
         joins = considering & ~signed & (value > theta)
         leaves = considering & signed & (value < theta - world.hysteresis[rows, None])
         leaves &= rows[:, None] != world.sponsor[None, :]  # sponsors stand by their text
+        world.considered[rows] |= considering
         if joins.any() or leaves.any():  # most deciders of most weeks stay as they were
             signed = (signed | joins) & ~leaves
             first = joins & (world.signed_step[rows] < 0)
@@ -364,21 +398,48 @@ class NormDiplomacyModel(mesa.Model):
                                        world.opposed[rows])
 
     def hold_votes(self) -> None:
-        """UN votes due this step: every state votes yes, abstain or no."""
+        """UN votes due this step: every state votes yes, abstain or no.
+
+        In a two-stage vote the sponsor and the leaders of blocs and cue groups vote
+        first; the other states then read those votes (+1 yes, 0 abstain, -1 no) in
+        their leader and cue terms, in place of signatures.
+        """
         world = self.world
         due = [vote for vote in world.votes_due if vote.step == self.steps]
         if not due:
             return
-        states = world.slices["state"]
-        terms = term_arrays(world, np.arange(states.start, states.stop))  # (T, S, P)
+        states = np.arange(world.slices["state"].stop)
+        terms = term_arrays(world, states)  # (T, S, P)
         coefficients = world.coefficients[:, states]
         noise = self.behaviour_rng.logistic(size=terms.shape[1:])
         for vote in due:
-            counted = (coefficients * vote.terms[:, None]) * terms[:, :, vote.proposal]
-            column = counted.sum(axis=0) + self.spec.behaviour.temperature * noise[
-                :, vote.proposal]
-            codes = np.where(column > vote.yes_above, 1, np.where(column < vote.no_below, -1, 0))
-            world.votes[:, vote.proposal] = codes
+            p = vote.proposal
+            counted = coefficients * vote.terms[:, None]
+            contributions = counted * terms[:, :, p]
+            if not vote.two_stage:
+                world.votes[:, p] = self.cast_votes(vote, contributions, noise[:, p], states)
+                continue
+            first = np.isin(states, np.r_[world.sponsor[p], *world.leaders,
+                                          *world.group_leaders].astype(np.int64))
+            world.votes[first, p] = self.cast_votes(vote, contributions[:, first],
+                                                    noise[first, p], states[first])
+            shown = np.zeros(world.signed.shape)
+            shown[states[first], p] = world.votes[first, p]
+            later = states[~first]
+            for t, term in zip(CUED, (leader_term, cue_term), strict=True):
+                contributions[t, ~first] = counted[t, ~first] * term(world, shown, later)[:, p]
+            world.votes[~first, p] = self.cast_votes(vote, contributions[:, ~first],
+                                                     noise[~first, p], later)
+
+    def cast_votes(self, vote, contributions: np.ndarray, noise: np.ndarray,
+                   voters: np.ndarray) -> np.ndarray:
+        """Votes of the states `voters` from their counted term contributions (T, voters)."""
+        value, low, high = vote_band(vote, contributions)
+        return vote_codes(value, low, high, self.spec.behaviour.temperature * noise)
+
+    def vote_probabilities(self, vote, contributions: np.ndarray) -> np.ndarray:
+        """(voters, 3) chances of yes, abstain and no behind `cast_votes`."""
+        return vote_probabilities(*vote_band(vote, contributions), self.spec.behaviour.temperature)
 
     def __repr__(self) -> str:
         return (f"NormDiplomacyModel({self.spec.metadata.name!r}, seed={self.seed}, "

@@ -30,7 +30,15 @@ def randomise(world, rng: np.random.Generator, density: float) -> None:
     rivalry = rng.uniform(0, 1, (p, p))
     world.rivalry = np.triu(rivalry, 1) + np.triu(rivalry, 1).T
     world.eligible = rng.random((n, p)) < 0.8
+    world.considered = rng.random((n, p)) < 0.5
+    world.non_adoption = float(rng.uniform(0, 1))
     world.cohesion = rng.uniform(0, 1, len(world.bloc_ids))
+    world.group_cohesion = rng.uniform(0, 1, len(world.group_ids))
+    world.group_member = rng.random(world.group_member.shape) < 0.6
+    world.capacity = rng.normal(0, 1, n) * (world.kind == 0)
+    world.embeddedness = rng.uniform(0, 1, n) * (world.kind == 0)
+    world.regime = rng.uniform(-1, 1, p)
+    world.ties = rng.normal(0, 1, (n, p)) * (world.kind == 0)[:, None]
     world.coefficients = rng.normal(0, 1, world.coefficients.shape)
     ties = sparse.random(n, n, density=density, random_state=rng, format="csr")
     ties.setdiag(0)
@@ -38,6 +46,14 @@ def randomise(world, rng: np.random.Generator, density: float) -> None:
     world.network = ties.tocsr()
     world.peer_norm = np.asarray(world.network @ world.eligible.astype(float))
     world.interests_changed()
+
+
+#: cue groups for the property test: listed and largest-member leaders, one leaderless
+CUE_GROUPS = {
+    "north": {"members": {"member_of": ["nato"]}, "leaders": ["AAA"], "leaders_largest": 1},
+    "g20": {"members": {"member_of": ["g20"]}, "leaders_largest": 2, "cohesion": 0.9},
+    "south": {"members": {"where": {"democracy": {"max": 0.5}}}},
+}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,7 +68,8 @@ def test_kernel_equals_reference(tiny_spec, seed, firms, civil, density, leaders
     """For arbitrary worlds and states, utility(world)[i, p] == reference_utility(i, p)."""
     spec = with_overrides(tiny_spec, {"world.firms.generated": firms,
                                       "world.civil.generated": civil,
-                                      "blocs.east.leaders": leaders})
+                                      "blocs.east.leaders": leaders,
+                                      "groups": CUE_GROUPS})
     world = build_world(spec, seed)
     randomise(world, np.random.default_rng(seed), density)
     kernel = utility(world)

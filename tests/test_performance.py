@@ -191,17 +191,29 @@ def test_ids_and_names_of_generated_actors_are_made_only_when_read(tiny_spec):
     assert len(world.index_of) == world.n_actors
 
 
-def test_static_terms_in_chunks_equal_one_piece(tiny_spec):
-    """The (chunk, P, D) burden loop gives the very values of one (N, P, D) pass."""
-    from sim.decision import static_terms
+def test_static_terms_in_blocks_equal_one_piece(tiny_spec, monkeypatch):
+    """Blocks of actors and texts give the very values of one (N, P, D) pass, and no
+    block holds more cells than TEXT_BLOCK (a world of 10 million actors would need
+    gigabytes for one (N, 1, D) array)."""
+    from sim import decision
 
     spec = with_overrides(tiny_spec, {"world.firms.generated": 40})
     world = build_world(spec, 3)
     randomise(world, np.random.default_rng(3), 0.1)
-    whole = static_terms(world, chunk=world.n_actors)
+    whole = decision.static_terms(world)
     world.interests_changed()
-    for got, expected in zip(static_terms(world, chunk=7), whole, strict=True):
+    sizes, demand = [], decision._demand
+
+    def watched(x, s, y):
+        out = demand(x, s, y)
+        sizes.append(out.size)
+        return out
+
+    monkeypatch.setattr(decision, "_demand", watched)
+    monkeypatch.setattr(decision, "TEXT_BLOCK", 7 * len(world.dimensions))
+    for got, expected in zip(decision.static_terms(world), whole, strict=True):
         np.testing.assert_array_equal(got, expected)
+    assert len(sizes) > 1 and max(sizes) <= 7 * len(world.dimensions)
 
 
 def test_the_model_computes_with_one_blas_thread(tiny_spec, monkeypatch):

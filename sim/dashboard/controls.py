@@ -55,6 +55,10 @@ COEFFICIENTS = tuple(
         ("federated", "federated initiative member", 2.0),
         ("outreach", "outreach: campaign pressure", 2.0),
         ("rival", "rival: commitments to rival texts", 2.0),
+        ("capacity", "capacity: diplomatic and cyber capacity", 2.0),
+        ("regime", "regime: embeddedness in the cyber regime", 2.0),
+        ("ties", "ties: ties to the sponsor", 2.0),
+        ("cue", "cue: leaders of every group", 2.0),
     )
 ) + (
     Coefficient("threshold.mean", "threshold: mean resistance", 3.0),

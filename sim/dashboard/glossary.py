@@ -11,12 +11,17 @@ TERM_MEANINGS = {
     "cost": "how far the text's demands exceed what i would do anyway, salience-weighted "
             "over the scope, scaled by bindingness",
     "peers": "tie-weighted share of signers among the neighbours who may sign",
-    "leader": "cohesion times the mean stance of the bloc's leaders other than i",
+    "leader": "cohesion times the mean signal of the bloc's leaders other than i",
     "momentum": "legitimacy of the signer set; the norm cascade",
     "home": "firms and civil society look at their home state",
     "federated": "1 if i is a member of any initiative in federates_p",
     "outreach": "the campaign pressure of the current step",
     "rival": "commitments already made to incompatible proposals",
+    "capacity": "the cost of signing and of engaging with a call falls with a state's "
+                "diplomatic and cyber capacity",
+    "regime": "embeddedness in the existing cyber regime",
+    "ties": "standing ties to the sponsor",
+    "cue": "cues from every group a state belongs to",
 }
 #: terms that count against signing (written with positive coefficients)
 SUBTRACTED = ("cost", "rival")

@@ -7,19 +7,23 @@ broken table; the `provisional` column lists values that were estimated.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim import limits
 from sim.errors import InputError, problem
 
-#: 0/1 columns of the state roster that are memberships (usable in `member_of`).
+#: 0/1 columns every state roster has: memberships (usable in `member_of`). A roster may
+#: carry more (any further 0/1 column is a membership, any other a number), as the
+#: packaged one does (regional organisations, ties to France; see SOURCES.md).
 MEMBERSHIPS = (
     "eu", "nato", "oecd", "g7", "g20", "brics", "sco", "csto", "cis", "five_eyes",
     "african_union", "asean", "arab_league", "oas", "nam", "francophonie",
@@ -84,25 +88,49 @@ class Table:
             return self.derived[name]
         return self.frame[name].to_numpy(float)
 
+    def distinct(self, column: str) -> frozenset:
+        """The distinct values of a column, computed once per table (every scenario of a
+        sweep checks its references against them)."""
+        cache = self.__dict__.setdefault("_distinct", {})
+        if column not in cache:
+            cache[column] = frozenset(self.frame[column])
+        return cache[column]
+
+    @cached_property
+    def slugs(self) -> frozenset[str]:
+        """Actor ids of a named table's rows (computed once: every scenario of a sweep
+        checks its references against them)."""
+        return frozenset(slug(name) for name in self.frame["name"])
+
 
 def locate(name_or_path: str, base_dir: Path | None = None) -> Path:
     """Resolve a packaged table name (``states_2018``) or a path relative to `base_dir`."""
-    packaged = resources.files("sim") / "data" / f"{name_or_path}.csv"
-    if "/" not in name_or_path and not name_or_path.endswith(".csv") and packaged.is_file():
-        return Path(str(packaged))
+    packaged = _packaged(name_or_path)
+    if packaged is not None:
+        return packaged
     path = Path(name_or_path)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return path
 
 
+@lru_cache(maxsize=64)
+def _packaged(name: str) -> Path | None:
+    if "/" in name or name.endswith(".csv"):
+        return None
+    packaged = resources.files("sim") / "data" / f"{name}.csv"
+    return Path(str(packaged)) if packaged.is_file() else None
+
+
 def _read(path: Path, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(problem(path, "", f"an existing {what} CSV file (or a packaged name)"))
+    text = limits.decode(limits.read_file(path, f"{what} CSV file", "table_bytes"), path,
+                         what=f"{what} CSV file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(problem(path, "", f"a readable UTF-8 CSV file ({exc})")) from exc
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(problem(path, "", f"a readable CSV file ({exc})")) from exc
 
 
 def _require(frame, path, columns) -> list:
@@ -181,13 +209,18 @@ def _load_states(path: Path, mtime_ns: int = 0, size: int = 0) -> Table:
     )
     if issues:
         raise InputError(issues)
-    issues = _check_cells(frame, path, "iso3", STATE_NUMBERS, MEMBERSHIPS)
+    # further columns are optional facts: 0/1 columns are memberships, the rest numbers
+    extra = [c for c in frame.columns
+             if c not in STATE_TEXT + STATE_NUMBERS + MEMBERSHIPS + ("provisional",)]
+    flags = MEMBERSHIPS + tuple(c for c in extra if frame[c].isin(["0", "1"]).all())
+    numbers = STATE_NUMBERS + tuple(c for c in extra if c not in flags)
+    issues = _check_cells(frame, path, "iso3", numbers, flags)
     for column in ("iso3", "iso2"):
         for code in frame[column][frame[column].duplicated()]:
             issues.append(problem(path, column, "unique codes", code))
     if issues:
         raise InputError(issues)
-    frame = _numeric(frame, STATE_NUMBERS + MEMBERSHIPS)
+    frame = _numeric(frame, numbers + flags)
     for column in ("gdp_usd_2018", "population_2018"):
         for iso3 in frame.loc[frame[column] <= 0, "iso3"]:
             issues.append(problem(path, f"row {iso3}: {column}", "a positive number"))
@@ -196,8 +229,8 @@ def _load_states(path: Path, mtime_ns: int = 0, size: int = 0) -> Table:
     return Table(
         source=str(path),
         frame=frame.reset_index(drop=True),
-        numbers=STATE_NUMBERS + MEMBERSHIPS,
-        memberships=MEMBERSHIPS,
+        numbers=numbers + flags,
+        memberships=flags,
         derived=derived_state_attributes(frame),
     )
 

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.outputs.palette import GRID, bloc_color, series_color, series_dash  # noqa: E402
@@ -123,11 +124,14 @@ def coverage_curves(runs: dict[str, pd.DataFrame] | pd.DataFrame, proposal: str)
 
 def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
     """Kaplan-Meier P(signed by date) per kind; one line and 95% band per scenario."""
-    mine = curves[curves["proposal"] == proposal]
-    kinds = [k for k in KINDS if k in set(mine["kind"])]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.4 * len(kinds), 3.2),
+    mine = curves[curves["proposal"] == proposal] if len(curves) else curves
+    kinds = [k for k in KINDS if k in set(mine.get("kind", ()))]
+    fig, axes = plt.subplots(1, max(len(kinds), 1), figsize=(3.4 * max(len(kinds), 1), 3.2),
                              constrained_layout=True, squeeze=False)
-    for ax, kind in zip(axes[0], kinds, strict=True):
+    if not kinds:  # nobody signed in any run: no event to draw a curve from
+        axes[0][0].text(0.5, 0.5, "no actor signed in any run", ha="center",
+                        transform=axes[0][0].transAxes)
+    for ax, kind in zip(axes[0][:len(kinds)], kinds, strict=True):
         for i, (label, curve) in enumerate(mine[mine["kind"] == kind].groupby("scenario",
                                                                             sort=False)):
             ax.step(curve["date"], curve["signed"], where="post", label=label, **_style(i))
@@ -137,22 +141,56 @@ def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
         ax.set_ylim(0, 1)
         _dates_axis(ax)
     axes[0][0].set_ylabel("P(signed by date)")
-    axes[0][0].legend(fontsize=8, frameon=False)
+    if kinds:
+        axes[0][0].legend(fontsize=8, frameon=False)
     return fig
 
 
 def sufficiency_curves(table: pd.DataFrame, proposal: str):
     """CI half-width of each outcome against replications (log-log, 1/sqrt(n) guide)."""
     mine = table[table["proposal"] == proposal]
+    # an outcome whose mean is 0 has no relative width; where every run agrees it is 0
+    shown = mine[np.isfinite(mine["relative_half_width"].to_numpy(float))]
     fig, ax = plt.subplots(figsize=(4.8, 3.4), constrained_layout=True)
-    for i, (metric, group) in enumerate(mine.groupby("metric", sort=False)):
+    for i, (metric, group) in enumerate(shown.groupby("metric", sort=False)):
         ax.plot(group["replications"], group["relative_half_width"], label=metric, **_style(i))
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    if (shown["relative_half_width"] > 0).any():
+        ax.set_yscale("log")
+    if shown.empty:
+        ax.text(0.5, 0.5, "no outcome varies between runs", transform=ax.transAxes,
+                ha="center")
     ax.set_xlabel("replications (runs)")
     ax.set_ylabel("95% CI half-width / mean")
     ax.grid(True, which="both", color=GRID, linewidth=0.6)
     ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def reliability_diagram(tables: dict[str, pd.DataFrame], outcome: str):
+    """Observed rate against mean forecast per bin, one line per set of forecasts
+    (marker area grows with the share of states in the bin); the diagonal is perfect
+    calibration."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), constrained_layout=True)
+    ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8, linestyle=":", label="perfectly calibrated")
+    markers = ["o", "s", "^", "D"]
+    for i, (label, table) in enumerate(tables.items()):
+        part = table[table["outcome"] == outcome]
+        if part.empty:
+            continue
+        style = _style(i)
+        ax.plot(part["mean_forecast"], part["observed_rate"], color=style["color"],
+                linestyle=style["linestyle"], linewidth=1.2, label=label)
+        share = part["states"] / part["states"].sum()
+        ax.scatter(part["mean_forecast"], part["observed_rate"], s=10 + 120 * share,
+                   color=style["color"], marker=markers[i % len(markers)], zorder=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("forecast probability (mean in bin)")
+    ax.set_ylabel("observed share of states (in bin)")
+    ax.set_title(outcome, fontsize=9)
+    ax.grid(True, color="0.9", linewidth=0.6)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(0.0, 0.93))
     return fig
 
 
@@ -172,5 +210,6 @@ def save_figure(fig, stem: str | Path, caption: str,
     return written
 
 
-__all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "save_figure",
+__all__ = ["adoption_curves", "band", "bloc_curves", "coverage_curves", "reliability_diagram",
+           "save_figure",
            "sufficiency_curves", "time_to_signing_curves"]

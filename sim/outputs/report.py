@@ -20,13 +20,14 @@ from sim.outputs.plots import (
     bloc_curves,
     coverage_curves,
     plt,
+    reliability_diagram,
     save_figure,
     time_to_signing_curves,
 )
-from sim.outputs.tables import paper_table, write_tables
+from sim.outputs.tables import paper_table, to_markdown, write_tables
 from sim.runs.runner import spec_for
 from sim.runs.store import provenance, write_json, write_table, write_text
-from sim.studies.comparison import Comparison, mean_interval
+from sim.studies.comparison import HOLM_FAMILY, Comparison, mean_interval
 from sim.studies.experiment import SAMPLED, SENSITIVITY
 from sim.studies.results import SweepResult
 
@@ -51,7 +52,7 @@ def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
         write_tables(paper_table(comparison.table, at), out / f"table_{name}",
                      f"Outcomes {'at the last step' if at == 'end' else f'on {at}'}: mean with "
                      f"95% CI, 90% spread of runs, and paired difference from {reference} "
-                     f"(Holm-adjusted p). {provenance}", f"tab:compare-{name}")
+                     f"(p {HOLM_FAMILY}). {provenance}", f"tab:compare-{name}")
     written = []
     proposals = list(dict.fromkeys(comparison.steps["proposal"]))
     runs = {label: comparison.steps[comparison.steps["scenario"] == label]
@@ -264,6 +265,9 @@ def markdown_fit(result: dict) -> str:
         lines.append(f"| {row.target} | {row.value:g} | {row.tolerance:g} | "
                      f"{row.simulated_mean:.3g} | {spread} | {'yes' if row.passed else 'no'} | "
                      f"{row.source} |")
+    fits = [result[k] for k in ("per_state", "cross_validation") if k in result]
+    if fits:
+        lines += ["", "# Per-state fit", "", markdown_fit_scores(fits)]
     return "\n".join(lines)
 
 
@@ -275,7 +279,7 @@ def fit_figure(result: dict):
              "date": t.at if isinstance(t.at, date) else spec.timeline.date_of_step(t.at)}
             for t in calibration.targets
             if t.metric and t.metric.startswith("signers_")]
-    proposal = calibration.targets[0].proposal
+    proposal = next(t.proposal for t in calibration.targets if t.metric)
     return adoption_curves({"simulated (best fit)": result["steps"]}, proposal,
                            targets=pd.DataFrame(rows))
 
@@ -283,15 +287,26 @@ def fit_figure(result: dict):
 def write_calibration(result: dict, out: str | Path) -> Path:
     out = Path(out)
     calibration = result["calibration"]
-    save_figure(fit_figure(result), out / "fit", (
+    counts = [t for t in calibration.targets if t.metric and t.metric.startswith("signers_")]
+    if counts:
+        save_figure(fit_figure(result), out / "fit", (
         f"Calibration of {calibration.name}: signatories by kind, mean and 90% band of "
-        f"{calibration.replications} runs of the best candidate (seeds "
-        f"{result['seeds'][0]}...), observed targets as diamonds. Targets compiled "
-        f"{calibration.compiled}."))
+            f"{calibration.replications} runs of the best candidate (seeds "
+            f"{result['seeds'][0]}...), observed targets as diamonds. Targets compiled "
+            f"{calibration.compiled}."))
     write_text(out / "fit.md", markdown_fit(result) + "\n")
     write_table(out / "fit.csv", result["fit"])
     write_table(out / "search.csv", result["search"])
     write_text(out / "best.yaml", yaml.safe_dump(result["best"], sort_keys=False))
+    fits = [result[k] for k in ("per_state", "cross_validation") if k in result]
+    if fits:
+        write_fit_reports(fits, out / "per_state", f"Targets {calibration.name}; "
+                          f"{calibration.replications} runs per forecast.")
+    if "cross_validation" in result:
+        write_fit_reports([result["cross_validation"]], out / "cross_validation",
+                          f"Targets {calibration.name}; each fold forecast by a calibration "
+                          "on the other folds.")
+        write_table(out / "cross_validation" / "folds.csv", result["folds"])
     write_json(out / "manifest.json", {
         "targets": result["calibration"].name,
         "scenario": str(result["scenario"]),
@@ -301,6 +316,49 @@ def write_calibration(result: dict, out: str | Path) -> Path:
         **provenance(),
     })
     return out
+
+
+# --- per-state fit (validate-fit, baseline, cross-validation) --------------------------
+
+FIT_COLUMNS = ("outcome", "group", "states", "balanced_accuracy", "auc", "brier",
+               "log_likelihood", "accuracy", "abstainers", "abstainers_predicted")
+
+
+def markdown_fit_scores(reports) -> str:
+    """The scores of several sets of forecasts side by side, one table per source."""
+    lines = []
+    for fit in reports:
+        columns = [c for c in FIT_COLUMNS if c in fit.summary]
+        lines += [f"## {fit.label}", "", to_markdown(fit.summary[columns].round(3)), ""]
+    return "\n".join(lines)
+
+
+def write_fit_reports(reports, out: str | Path, caption: str) -> list[Path]:
+    """forecasts.csv (per state; the first report's), summary.csv and .md for every
+    report, reliability tables and one reliability diagram per signature outcome."""
+    out = Path(out)
+    written = [write_table(out / "forecasts.csv", reports[0].table)]
+    for fit in reports[1:]:
+        written.append(write_table(out / f"forecasts_{_slug(fit.label)}.csv", fit.table))
+    summary = pd.concat([f.summary.assign(source=f.label) for f in reports], ignore_index=True)
+    written.append(write_table(out / "summary.csv", summary))
+    written.append(write_text(out / "summary.md", markdown_fit_scores(reports) + "\n"))
+    bins = {f.label: f.reliability for f in reports if len(f.reliability)}
+    if bins:
+        written.append(write_table(out / "reliability.csv", pd.concat(
+            [t.assign(source=label) for label, t in bins.items()], ignore_index=True)))
+        outcomes = dict.fromkeys(o for t in bins.values() for o in t["outcome"])
+        for outcome in outcomes:
+            written += save_figure(reliability_diagram(bins, outcome),
+                                   out / f"reliability_{_slug(outcome)}",
+                                   f"Reliability of per-state forecasts, {outcome}: observed "
+                                   f"share of states against mean forecast in ten bins. "
+                                   f"{caption}")
+    return written
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_").lower()
 
 
 def sensitivity_figure(indices: pd.DataFrame, design: str):

@@ -21,21 +21,37 @@ signed is within the tolerance of the value.
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
-from sim.errors import InputError, problem
+from sim.errors import InputError, boundary, problem
 from sim.metrics import checkpoint_label
 from sim.runs.runner import derive_seed, run_batch, spec_for
-from sim.scenario.loading import load_model_file
+from sim.scenario.loading import load_model_file, path_keys
 from sim.scenario.spec import TimePoint
-from sim.studies.backends import TaskError, execute, run_all
+from sim.studies.backends import TaskError, default_workers, estimate, execute, run_all
+from sim.studies.baseline import cross_validated
+from sim.studies.experiment import design_points, load_experiment
+from sim.studies.forecast import Forecasts, combine, forecast_runs, forecast_tasks, needed
+from sim.studies.outcomes import Observed, OutcomesSpec, folds, load_observed
+from sim.studies.search import CMAES
+from sim.studies.validation import (
+    FitReport,
+    forecast_table,
+    groups_of,
+    log_likelihood,
+    model_forecasts,
+    read_forecasts,
+    report,
+)
 
 
 class Spec(BaseModel):
@@ -72,13 +88,34 @@ class Stage(Spec):
     rounds: int = Field(1, ge=1)
 
 
-class Search(Spec):
-    """Explore the whole box, then refine `rounds` times in a box shrunk around the best."""
+class Evolution(Spec):
+    """CMA-ES settings: candidates per generation, generations, replications of each
+    candidate (common random numbers), initial step size as a share of each range."""
 
+    population: int = Field(12, ge=4)
+    generations: int = Field(30, ge=1)
+    replications: int = Field(4, ge=1)
+    sigma: Annotated[float, Field(gt=0, le=1)] = 0.25
+
+
+class Search(Spec):
+    """`hypercube`: explore the whole box, then refine `rounds` times in a box shrunk
+    around the best. `cmaes`: an evolution strategy (`sim.studies.search`), for many
+    coefficients at once, started at the priors' means (else the scenario's values)."""
+
+    method: Literal["hypercube", "cmaes"] = "hypercube"
     seed: int = 0
     explore: Stage = Stage(candidates=120, replications=6)
     refine: Stage = Stage(candidates=60, replications=12, rounds=3)
     shrink: Annotated[float, Field(gt=0, le=1)] = 0.3
+    cmaes: Evolution = Evolution()
+
+
+class Prior(Spec):
+    """A normal prior on a coefficient: adds ((value - mean) / sd)^2 to the loss."""
+
+    mean: float
+    sd: float = Field(gt=0)
 
 
 class CalibrationSpec(Spec):
@@ -88,8 +125,15 @@ class CalibrationSpec(Spec):
     replications: int = Field(50, ge=2)
     search: Search = Search()
     parameters: dict[str, tuple[float, float]]
-    targets: list[Target]
+    priors: dict[str, Prior] = {}
+    targets: list[Target] = []
+    outcomes: OutcomesSpec | None = None
 
+    @model_validator(mode="after")
+    def _something_to_fit(self):
+        if not self.targets and self.outcomes is None:
+            raise ValueError("give targets, outcomes or both")
+        return self
 
 
 def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
@@ -98,6 +142,8 @@ def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
     backwards = [problem(path, f"parameters.{name}", "a range [low, high] with low < high",
                          list(bounds))
                  for name, bounds in spec.parameters.items() if not bounds[0] < bounds[1]]
+    backwards += [problem(path, f"priors.{name}", "a coefficient listed under `parameters`",
+                          name) for name in spec.priors if name not in spec.parameters]
     if backwards:
         raise InputError(backwards)
     scenario = (path.parent / spec.scenario).resolve()
@@ -109,9 +155,17 @@ def load_targets(path: str | Path) -> tuple[CalibrationSpec, Path]:
 
 def _base_overrides(calibration: CalibrationSpec, scenario: Path,
                     path: Path | str = "targets") -> dict:
-    """Checkpoints at every target date, and no steps beyond the last one."""
+    """Checkpoints at every target date, and no steps beyond the last target or outcome."""
     spec = spec_for(scenario)
     steps = sorted({spec.step_of(t.at) for t in calibration.targets})
+    if calibration.outcomes is not None:  # the outcomes a search fits (weight > 0)
+        outcomes = calibration.outcomes
+        fitted = [w for o in outcomes.signed.values()
+                  for w, weight in zip(o.by, o.weights(), strict=True) if weight > 0]
+        steps += [spec.metadata.steps if w == "end" else spec.step_of(w) for w in fitted]
+        steps += [spec.step_of(spec.proposals[p].un_vote.at)
+                  for p, vote in outcomes.votes.items() if vote.weight > 0
+                  and p in spec.proposals and spec.proposals[p].un_vote is not None]
     checkpoints = [t.at for t in calibration.targets]
     iso3 = set(spec_states(spec))
     unknown = [problem(path, f"targets.{i}.actor", "an ISO3 code of a state in the scenario",
@@ -170,6 +224,9 @@ def _check_observable(calibration: CalibrationSpec, scenario: Path, base: dict,
 
 
 def loss(values: np.ndarray, calibration: CalibrationSpec) -> float:
+    """Weighted squared misses of the aggregate targets, in units of their tolerance."""
+    if not calibration.targets:
+        return 0.0
     goal = np.array([t.value for t in calibration.targets])
     tolerance = np.array([t.tolerance for t in calibration.targets])
     weight = np.array([t.weight for t in calibration.targets])
@@ -196,65 +253,172 @@ def _current_values(scenario: Path, names) -> dict:
     values = {}
     for name in names:
         node: Any = data
-        for key in name.split("."):
+        for key in path_keys(name):
             node = node[int(key)] if isinstance(node, list) else node[key]
         values[name] = float(node)
     return values
 
 
-def _stage(scenario, base, candidates, seeds, backend, workers, log) -> list[dict]:
-    tasks = [(str(scenario), {**base, **c}, seeds) for c in candidates]
-    results = []
-    for index, batch in execute(_evaluate, tasks, backend=backend, workers=workers):
-        if isinstance(batch, TaskError):
-            raise RuntimeError(f"calibration run failed: {batch.traceback}")
-        results.append((index, batch))
-        if log and len(results) % max(1, len(tasks) // 10) == 0:
-            log(f"  {len(results)}/{len(tasks)} candidates")
-    results.sort(key=lambda pair: pair[0])
-    return [{"candidate": candidates[i], "metrics": batch["metrics"]} for i, batch in results]
+def prior_penalty(candidate: dict, calibration: CalibrationSpec) -> float:
+    """Sum of ((value - mean) / sd)^2 over the coefficients with a prior."""
+    return float(sum(((candidate[name] - prior.mean) / prior.sd) ** 2
+                     for name, prior in calibration.priors.items()))
 
 
+def per_state_loss(observed: Observed, forecasts, weight: float = 1.0) -> float:
+    """Deviance of the per-state forecasts: -2 x weighted log-likelihood, summed."""
+    total = 0.0
+    for outcome in observed.outcomes:
+        if not len(outcome.iso3):
+            continue
+        frame = forecast_table(Observed(observed.source, outcome.iso3, [outcome],
+                                        observed.strata), forecasts)
+        total += -2.0 * outcome.weight * len(frame) * log_likelihood(frame)
+    return weight * total
+
+
+class _Search:
+    """What every candidate of one calibration shares: scenario, seeds, targets, data."""
+
+    def __init__(self, calibration, scenario, base, observed, backend, workers, log):
+        self.calibration, self.scenario, self.base = calibration, scenario, base
+        self.spec = spec_for(scenario, base)
+        self.observed, self.backend, self.workers, self.log = observed, backend, workers, log
+        self.names = list(calibration.parameters)
+        self.history: list[dict] = []
+
+    def seeds(self, count: int) -> list[int]:
+        return [derive_seed(self.calibration.search.seed, "calibration", r)
+                for r in range(count)]
+
+    def score(self, stage: str, candidates: list[dict], replications: int,
+              observed: Observed | None) -> list[float]:
+        """Loss of each candidate (aggregate targets + per-state deviance + priors)."""
+        seeds = self.seeds(replications)
+        signed, votes = needed(observed) if observed is not None else ([], [])
+        tasks = [(str(self.scenario), {**self.base, **c}, seeds, signed, votes, True)
+                 for c in candidates]
+        losses = [0.0] * len(candidates)
+        for index, part in execute(forecast_runs, tasks, backend=self.backend,
+                                   workers=self.workers):
+            if isinstance(part, TaskError):
+                raise RuntimeError(f"calibration run failed: {part.traceback}")
+            aggregate = loss(_observe(part["metrics"], seeds, self.calibration, self.spec),
+                             self.calibration)
+            states = 0.0
+            if observed is not None:
+                states = per_state_loss(observed, combine([part], smooth=True),
+                                        self.calibration.outcomes.weight)
+            prior = prior_penalty(candidates[index], self.calibration)
+            losses[index] = aggregate + states + prior
+            self.history.append({"stage": stage, "loss": losses[index], "aggregate": aggregate,
+                                 "per_state": states, "prior": prior, **candidates[index]})
+        return losses
+
+    def pilot(self, candidate: dict) -> float:
+        """Seconds of one run as the search runs them (for the estimate printed first)."""
+        signed, votes = needed(self.observed) if self.observed is not None else ([], [])
+        started = time.perf_counter()
+        forecast_runs(str(self.scenario), {**self.base, **candidate}, self.seeds(1), signed,
+                      votes, True)
+        return time.perf_counter() - started
+
+    def candidate(self, unit: np.ndarray) -> dict:
+        ranges = self.calibration.parameters
+        return {n: float(round(ranges[n][0] + u * (ranges[n][1] - ranges[n][0]), 4))
+                for n, u in zip(self.names, unit, strict=True)}
+
+    def hypercube(self, current: dict, observed) -> dict:
+        search, ranges = self.calibration.search, self.calibration.parameters
+
+        def stage(label, candidates, replications):
+            self.log(f"{label}: {len(candidates)} candidates x {replications} replications")
+            losses = self.score(label, candidates, replications, observed)
+            best = int(np.argmin(losses))
+            self.log(f"  best loss {losses[best]:.2f}")
+            return candidates[best]
+
+        best = stage("explore", [current] + _candidates(ranges, search.explore.candidates,
+                                                        search.seed),
+                     search.explore.replications)
+        shrink = 1.0
+        for round_ in range(1, search.refine.rounds + 1):
+            shrink *= search.shrink
+            best = stage(f"refine {round_}", [best] + _candidates(
+                ranges, search.refine.candidates, search.seed + round_, centre=best,
+                shrink=shrink), search.refine.replications)
+        return best
+
+    def evolve(self, current: dict, observed, label: str = "") -> dict:
+        """CMA-ES from the priors' means (else the current values); the best candidate seen."""
+        settings, ranges = self.calibration.search.cmaes, self.calibration.parameters
+        priors = self.calibration.priors
+        start = {n: priors[n].mean if n in priors else current[n] for n in self.names}
+        unit = np.array([(start[n] - ranges[n][0]) / (ranges[n][1] - ranges[n][0])
+                         for n in self.names])
+        strategy = CMAES(unit, settings.sigma, settings.population, self.calibration.search.seed)
+        best, best_loss = self.candidate(np.clip(unit, 0, 1)), math.inf
+        prefix = f"{label} " if label else ""
+        self.log(f"{prefix}cmaes: {settings.generations} generations x {settings.population} "
+                 f"candidates x {settings.replications} replications, {len(self.names)} "
+                 "coefficients")
+        for generation in range(1, settings.generations + 1):
+            units = strategy.ask()
+            candidates = [self.candidate(u) for u in units]
+            extra = [best] if generation == 1 else []
+            losses = self.score(f"{prefix}generation {generation}", candidates + extra,
+                                settings.replications, observed)
+            strategy.tell(units, np.array(losses[:len(candidates)]))
+            top = int(np.argmin(losses))
+            if losses[top] < best_loss:
+                best, best_loss = (candidates + extra)[top], losses[top]
+            self.log(f"  {prefix}generation {generation}: best loss {min(losses):.2f} "
+                     f"(so far {best_loss:.2f}), step size {strategy.sigma:.3f}")
+        return best
+
+    def run(self, current: dict, observed, label: str = "") -> dict:
+        if self.calibration.search.method == "cmaes":
+            return self.evolve(current, observed, label)
+        return self.hypercube(current, observed)
+
+
+def _forecast(search: _Search, overrides: dict, observed: Observed, key: str) -> Forecasts:
+    """Per-state forecasts (share of runs) of `replications` runs of the candidate."""
+    seeds = [derive_seed(search.calibration.search.seed, key, r)
+             for r in range(search.calibration.replications)]
+    tasks = forecast_tasks(str(search.scenario), overrides, seeds, observed)
+    return combine(run_all(forecast_runs, tasks, backend=search.backend,
+                           workers=search.workers, what="a forecast run"))
+
+
+@boundary
 def calibrate(targets_path: str | Path, *, backend: str = "process", workers: int | None = None,
-              log=print) -> dict:
-    """Run the search and the final fit; return the fit table and the best coefficients."""
+              log=print, folds: bool = False) -> dict:
+    """Run the search and the final fit; return the fit table and the best coefficients.
+
+    With per-state outcomes in the targets file, the loss adds their deviance and the
+    result carries the per-state fit on the training states; `folds` adds a k-fold
+    cross-validation (each fold's states forecast by a calibration on the others).
+    """
     calibration, scenario = load_targets(targets_path)
     base = _base_overrides(calibration, scenario, Path(targets_path))
-    search = calibration.search
     names = list(calibration.parameters)
-
-    def seeds(count):
-        return [derive_seed(search.seed, "calibration", r) for r in range(count)]
-
+    observed = None
+    if calibration.outcomes is not None:
+        observed = load_observed(calibration.outcomes, spec_for(scenario),
+                                 Path(targets_path).parent, targets_path)
     current = _current_values(scenario, names)
-    spec = spec_for(scenario, base)
     _check_observable(calibration, scenario, base, Path(targets_path))
-    history: list[dict] = []
-
-    def score(stage: str, candidates: list[dict], replications: int) -> tuple[float, dict]:
-        log(f"{stage}: {len(candidates)} candidates x {replications} replications")
-        for item in _stage(scenario, base, candidates, seeds(replications), backend, workers,
-                           log):
-            value = loss(_observe(item["metrics"], seeds(replications), calibration, spec),
-                         calibration)
-            history.append({"stage": stage, "loss": value, **item["candidate"]})
-        ranked = [h for h in history if h["stage"] == stage]
-        top = min(ranked, key=lambda h: h["loss"])
-        log(f"  best loss {top['loss']:.2f}")
-        return top["loss"], {n: top[n] for n in names}
-
-    best_loss, best = score("explore", [current] + _candidates(
-        calibration.parameters, search.explore.candidates, search.seed),
-        search.explore.replications)
-    shrink = 1.0
-    for round_ in range(1, search.refine.rounds + 1):
-        shrink *= search.shrink
-        candidates = [best] + _candidates(calibration.parameters, search.refine.candidates,
-                                          search.seed + round_, centre=best, shrink=shrink)
-        best_loss, best = score(f"refine {round_}", candidates, search.refine.replications)
+    search = _Search(calibration, scenario, base, observed, backend, workers, log)
+    runs = search_runs(calibration, folds)
+    log(f"calibration: {runs} runs; " + estimate(
+        runs, search.pilot(current), 1 if backend == "serial" else workers or default_workers()))
+    best = search.run(current, None if observed is None else observed.fitted())
+    log("best: " + ", ".join(f"{name}={value}" for name, value in best.items()))
     log(f"final fit of the best candidate with {calibration.replications} replications")
 
-    final_seeds = [derive_seed(search.seed, "fit", r) for r in range(calibration.replications)]
+    final_seeds = [derive_seed(calibration.search.seed, "fit", r)
+                   for r in range(calibration.replications)]
     chunks = [final_seeds[i:i + 5] for i in range(0, len(final_seeds), 5)]
     full = {**base, **best, "metadata.steps": spec_for(scenario).metadata.steps}
     tasks = [(str(scenario), full, chunk, ("metrics", "steps")) for chunk in chunks]
@@ -262,14 +426,63 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
                       what="a calibration run")
     metrics = pd.concat([batch["metrics"] for batch in batches], ignore_index=True)
     values = _observe(metrics, final_seeds, calibration, spec_for(scenario, full))
-    table = fit_table(values, calibration)
-    return {"calibration": calibration, "scenario": scenario, "best": best,
-            "current": current, "loss": loss(values, calibration), "fit": table,
-            "search": pd.DataFrame(history), "seeds": final_seeds,
-            "steps": pd.concat([batch["steps"] for batch in batches], ignore_index=True)}
+    result = {"calibration": calibration, "scenario": scenario, "best": best,
+              "current": current, "loss": loss(values, calibration),
+              "fit": fit_table(values, calibration), "seeds": final_seeds,
+              "steps": pd.concat([batch["steps"] for batch in batches], ignore_index=True)}
+    if observed is not None:
+        groups = groups_of(spec_for(scenario))
+        table = forecast_table(observed, _forecast(search, {**base, **best}, observed, "fit"))
+        result["per_state"] = report(f"model on the training states "
+                                     f"({calibration.replications} runs)", table, groups)
+        if folds:
+            result["cross_validation"], result["folds"] = _cross_validate(
+                search, current, observed, groups)
+    result["search"] = pd.DataFrame(search.history)
+    return result
+
+
+def _cross_validate(search: _Search, current: dict, observed: Observed, groups):
+    """k-fold: calibrate on k-1 folds of the training states, forecast the held-out fold."""
+    outcomes = search.calibration.outcomes
+    parts = folds(observed, outcomes.folds, outcomes.fold_seed)
+    tables, bests = [], []
+    for k, held in enumerate(parts, start=1):
+        label = f"fold {k}/{len(parts)}"
+        train = observed.restricted(set(observed.iso3) - set(held))
+        best = search.run(current, train.fitted(), label)
+        bests.append({"fold": k, "states": len(held), **best})
+        forecasts = _forecast(search, {**search.base, **best}, observed, f"fold {k}")
+        table = forecast_table(observed.restricted(set(held)), forecasts)
+        tables.append(table.assign(fold=k))
+    table = pd.concat(tables, ignore_index=True)
+    fit = report(f"model, {len(parts)}-fold cross-validated", table, groups)
+    return fit, pd.DataFrame(bests)
+
+
+def search_runs(calibration: CalibrationSpec, folds: bool = False) -> int:
+    """Runs of a calibration: every candidate of the search x its replications, the final
+    fit, the per-state forecasts, and with `folds` a search and forecast per fold (so a
+    user knows what the command will do, and what Ctrl-C would stop)."""
+    search = calibration.search
+    if search.method == "cmaes":
+        evolution = search.cmaes
+        searched = (evolution.generations * evolution.population + 1) * evolution.replications
+    else:
+        searched = ((search.explore.candidates + 1) * search.explore.replications
+                    + search.refine.rounds * (search.refine.candidates + 1)
+                    * search.refine.replications)
+    runs = searched + calibration.replications
+    if calibration.outcomes is not None:
+        runs += calibration.replications
+        if folds:
+            runs += calibration.outcomes.folds * (searched + calibration.replications)
+    return runs
 
 
 def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
+    """Each aggregate target against the simulated mean and 90% spread, and whether it
+    passes (empty, with its columns, when the file has only per-state outcomes)."""
     rows = []
     for t, target in enumerate(calibration.targets):
         column = values[:, t]
@@ -290,7 +503,76 @@ def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:
             "passed": bool(passed),
             "source": target.source,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["target", "proposal", "value", "tolerance",
+                                       "simulated_mean", "p05", "p95", "passed", "source"])
 
 
-__all__ = ["calibrate", "fit_table", "load_targets", "loss"]
+
+
+def observed_of(targets_path: str | Path):
+    """(calibration spec, scenario path, observed per-state outcomes) of a targets file."""
+    calibration, scenario = load_targets(targets_path)
+    if calibration.outcomes is None:
+        raise InputError(problem(targets_path, "outcomes", "an `outcomes:` section naming "
+                                 "the training file and its outcome columns"))
+    observed = load_observed(calibration.outcomes, spec_for(scenario),
+                             Path(targets_path).parent, targets_path)
+    return calibration, scenario, observed
+
+
+def validate_fit(targets_path: str | Path, *, reps: int = 40, seed: int = 0,
+                 cross_validated: str | Path | None = None, backend: str = "process",
+                 workers: int | None = None) -> list[FitReport]:
+    """Scores of the scenario's per-state forecasts (`reps` runs) on the training states,
+    and of the forecasts of a cross-validation (its forecasts.csv) if given."""
+    calibration, scenario, observed = observed_of(targets_path)
+    groups = groups_of(spec_for(scenario))
+    forecasts = model_forecasts(scenario, {}, observed, reps, seed, backend=backend,
+                                workers=workers)
+    reports = [report(f"model on the training states ({reps} runs)",
+                      forecast_table(observed, forecasts), groups)]
+    if cross_validated is not None:
+        reports.append(report("model, cross-validated", read_forecasts(cross_validated), groups))
+    return reports
+
+
+def ablation_fit(targets_path: str | Path, experiment: str | Path, *, reps: int = 40,
+                 seed: int = 0, backend: str = "process",
+                 workers: int | None = None) -> pd.DataFrame:
+    """Per-state scores of the scenario with each point's overrides (e.g. one mechanism
+    switched off), on the same seeds: what each mechanism adds to the fit."""
+    calibration, scenario, observed = observed_of(targets_path)
+    spec, _ = load_experiment(experiment)
+    if spec.design != "points":
+        raise InputError(problem(experiment, "design", "points (one set of overrides per "
+                                 "point)", spec.design))
+    groups = groups_of(spec_for(scenario))
+    frames = []
+    for point in design_points(spec):
+        forecasts = model_forecasts(scenario, point.overrides, observed, reps, seed,
+                                    backend=backend, workers=workers)
+        summary = report(point.label, forecast_table(observed, forecasts), groups).summary
+        frames.append(summary.assign(point=point.label))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["point"] + [c for c in table.columns if c != "point"]]
+
+
+def baseline_fit(targets_path: str | Path, *, penalty: float = 1.0,
+                 model: str | Path | None = None) -> list[FitReport]:
+    """The cross-validated logistic regression on the targets file's training states and
+    folds, and (if given) the model's cross-validated forecasts beside it."""
+    calibration, scenario, observed = observed_of(targets_path)
+    spec = spec_for(scenario)
+    outcomes = calibration.outcomes
+    table = cross_validated(observed, spec, outcomes.folds, outcomes.fold_seed, penalty)
+    groups = groups_of(spec)
+    reports = [report(f"logistic regression, {outcomes.folds}-fold cross-validated", table,
+                      groups)]
+    if model is not None:
+        reports.append(report("model, cross-validated", read_forecasts(model), groups))
+    return reports
+
+
+__all__ = ["ablation_fit", "baseline_fit", "calibrate", "fit_table", "load_targets", "loss",
+           "observed_of",
+           "validate_fit"]

@@ -118,6 +118,8 @@ class Vote:
     yes_above: float
     no_below: float
     terms: np.ndarray  # (T,) 1 for the utility terms the vote counts, else 0
+    hedge: float = 0.0
+    two_stage: bool = False
 
 
 @dataclass(eq=False)
@@ -141,7 +143,14 @@ class World:
         interests, salience: (N, D) over `dimensions`; weight, cyber_power, threshold: (N,).
         content: (P, D) proposal texts; bindingness (P,); eligible (N, P); launch_step (P,).
         network: (N, N) sparse influence ties; row i holds whom i looks at.
+        group_ids, group_member, group_leaders, group_cohesion: cue groups (a state may
+            be in several; non-states take their home's), (N, G) membership, leaders.
+        capacity, embeddedness: (N,) engagement capacity and embeddedness in the existing
+            cyber regime (states; 0 for others); regime (P,): how each text relates to
+            that regime; ties (N, P): each state's ties to each proposal's sponsor.
         signed, opposed: (N, P) booleans; signed_step, withdrawn_step: (N, P), -1 if none.
+        considered: (N, P) True once the actor has weighed the proposal (a leader who
+            considered and did not sign sends a signal: `behaviour.non_adoption`).
         outreach: (N, P) outreach pressure this step; launched: (P,) booleans.
     """
 
@@ -164,12 +173,21 @@ class World:
     leaders: list[np.ndarray] = None
     leaders_inside: list[np.ndarray] = None
     cohesion: np.ndarray = None
+    group_ids: list[str] = field(default_factory=list)
+    group_member: np.ndarray = None
+    group_leaders: list[np.ndarray] = None
+    group_cohesion: np.ndarray = None
+    group_leader_rows: np.ndarray = None  # every group's leaders, group after group
+    group_of_leader: np.ndarray = None
+    group_bounds: np.ndarray = None  # group g's leaders: group_leader_rows[b[g]:b[g+1]]
     interests: np.ndarray = None
     salience: np.ndarray = None
     weight: np.ndarray = None
     cyber_power: np.ndarray = None
     threshold_noise: np.ndarray = None
     threshold: np.ndarray = None
+    capacity: np.ndarray = None
+    embeddedness: np.ndarray = None
     network: sparse.csr_matrix = None
     proposal_ids: list[str] = None
     content: np.ndarray = None
@@ -179,6 +197,8 @@ class World:
     sponsor: np.ndarray = None
     federated: np.ndarray = None
     rivalry: np.ndarray = None
+    regime: np.ndarray = None
+    ties: np.ndarray = None
     legitimacy: np.ndarray = None
     campaigns: list[Campaign] = None
     votes_due: list[Vote] = None
@@ -187,9 +207,11 @@ class World:
     coefficients: np.ndarray = None
     activation: np.ndarray = None
     hysteresis: np.ndarray = None
+    non_adoption: float = 0.0
     # dynamic state (reset_dynamics)
     signed: np.ndarray = None
     opposed: np.ndarray = None
+    considered: np.ndarray = None
     signed_step: np.ndarray = None
     withdrawn_step: np.ndarray = None
     outreach: np.ndarray = None
@@ -247,16 +269,16 @@ class World:
 
     @cached_property
     def leader_layout(self) -> tuple[np.ndarray, ...]:
-        """Bloc leaders for the kernel: (leaders, (B, L) one-hot of the bloc each leads,
-        leaders per bloc, and per actor the bloc it leads from inside, or -1)."""
+        """Bloc leaders for the kernel: (leaders bloc after bloc, bloc b's leaders at
+        [bounds[b], bounds[b + 1]), leaders per bloc, and per actor the bloc it leads
+        from inside, or -1)."""
         counts = np.array([len(group) for group in self.leaders], dtype=np.int64)
         leaders = np.concatenate([*self.leaders, np.empty(0, np.int64)]).astype(np.int64)
-        of_bloc = (np.repeat(np.arange(len(counts)), counts)[None, :]
-                   == np.arange(len(counts))[:, None]).astype(float)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
         leads = np.full(self.n_actors, -1, dtype=np.int16 if len(counts) < 2**15 else int)
         for code, inside in enumerate(self.leaders_inside):
             leads[inside] = code
-        return leaders, of_bloc, counts, leads
+        return leaders, bounds, counts, leads
 
     @property
     def n_states(self) -> int:
@@ -271,6 +293,7 @@ def reset_dynamics(world: World) -> None:
     n, p = world.n_actors, len(world.proposal_ids)
     world.signed = np.zeros((n, p), dtype=bool)
     world.opposed = np.zeros((n, p), dtype=bool)
+    world.considered = np.zeros((n, p), dtype=bool)
     world.signed_step = np.full((n, p), -1, dtype=np.int64)
     world.withdrawn_step = np.full((n, p), -1, dtype=np.int64)
     world.outreach = np.zeros((n, p))

@@ -5,10 +5,11 @@ to one section leaves the other draws as they were); `reset_dynamics` then sets 
 state before the first step. The arrays themselves are described in `sim.world.arrays`.
 
 A World is built in two parts. Its *structure* (who exists, traits, memberships,
-blocs, ties, each actor's threshold draw) depends only on the scenario's `world`,
-`dimensions`, `blocs` and `initiatives` sections, their data tables and the seed
-(`structure_key`); everything else (thresholds from the behaviour section, proposals,
-campaigns, votes, coefficients, the dynamic state) is set per run. Runs that differ
+blocs, cue groups, ties, each actor's threshold draw) depends only on the scenario's
+`world`, `dimensions`, `blocs`, `groups` and `initiatives` sections, their data tables
+and the seed (`structure_key`); everything else (thresholds from the behaviour section,
+proposals and the sponsor ties they name, campaigns, votes, coefficients, the dynamic
+state) is set per run. Runs that differ
 only in behaviour or proposals can therefore share one drawn structure
 (`build_world(spec, seed, structure)`), with the same results as drawing it again.
 """
@@ -138,7 +139,8 @@ def structure_key(spec: ScenarioSpec, seed: int) -> str:
     """What a world's structure depends on: its sections of the scenario, the data
     tables they read (by file and modification time) and the seed."""
     sections = spec.model_dump(mode="json", by_alias=True,
-                               include={"world", "dimensions", "blocs", "initiatives"})
+                               include={"world", "dimensions", "blocs", "groups",
+                                        "initiatives"})
     tables = [spec.world.states.roster, spec.world.firms.named, spec.world.civil.named]
     stamps = []
     for table in tables:
@@ -172,6 +174,7 @@ def furnish_world(world: World, spec: ScenarioSpec, seed: int) -> World:
     world.spec, world.seed, world.static_cache = spec, int(seed), None
     _set_thresholds(world)
     _set_proposals(world)
+    _set_sponsor_ties(world)
     _set_behaviour(world)
     reset_dynamics(world)
     return world
@@ -231,6 +234,8 @@ def draw_structure(spec: ScenarioSpec, seed: int) -> World:
     )
     _assign_traits(world, states, firms, civil, rows, rng_traits)
     _assign_blocs(world)  # after traits: a bloc rule may use cyber_power or weight
+    _assign_groups(world)
+    _assign_dispositions(world, states)
     _draw_threshold_noise(world, rng_thresholds)
     _join_initiatives(world, rng_initiatives)
     world.network = build_network(world, spec.world.network, rng_network)
@@ -249,14 +254,70 @@ def _assign_blocs(world: World) -> None:
     for code, bloc in enumerate(spec.blocs.values()):
         world.bloc[states & (world.bloc == -1) & select(world, bloc.members)] = code
     world.bloc = world.bloc[world.home]
-    world.leaders = [
-        np.array([world.index_of[iso3] for iso3 in dict.fromkeys(bloc.leaders)], dtype=np.int64)
-        for bloc in spec.blocs.values()
-    ]
+    world.leaders = [_leaders(world, bloc, world.bloc == code)
+                     for code, bloc in enumerate(spec.blocs.values())]
     world.cohesion = np.array([bloc.cohesion for bloc in spec.blocs.values()], dtype=float)
     # leaders who belong to the bloc they lead (a leader may sit outside it)
     world.leaders_inside = [leaders[world.bloc[leaders] == code]
                             for code, leaders in enumerate(world.leaders)]
+
+
+def _leaders(world: World, bloc, members: np.ndarray) -> np.ndarray:
+    """The listed leaders, then the `leaders_largest` member states of largest weight."""
+    listed = [world.index_of[iso3] for iso3 in bloc.leaders]
+    if bloc.leaders_largest:
+        states = np.flatnonzero(members & (world.kind == 0))
+        # stable order: by weight descending, ties by row
+        ranked = states[np.argsort(-world.weight[states], kind="stable")]
+        listed += [int(i) for i in ranked[:bloc.leaders_largest]]
+    return np.array(list(dict.fromkeys(listed)), dtype=np.int64)
+
+
+def _assign_groups(world: World) -> None:
+    """Cue groups: every group whose selector picks a state (non-states: their home's)."""
+    groups = world.spec.groups
+    world.group_ids = list(groups)
+    states = world.kind == 0
+    member = np.zeros((world.n_actors, len(groups)), dtype=bool)
+    for g, group in enumerate(groups.values()):
+        member[:, g] = states & select(world, group.members)
+    world.group_member = member[world.home]
+    world.group_leaders = [_leaders(world, group, member[:, g])
+                           for g, group in enumerate(groups.values())]
+    world.group_cohesion = np.array([g.cohesion for g in groups.values()], dtype=float)
+    sizes = [len(leaders) for leaders in world.group_leaders]
+    world.group_leader_rows = np.concatenate([np.zeros(0, np.int64), *world.group_leaders])
+    world.group_of_leader = np.repeat(np.arange(len(groups)), sizes)
+    world.group_bounds = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+
+
+def _state_form(world: World, states: Table, form: dict) -> np.ndarray:
+    """An attribute-linear form over states (cyber power included), 0 for other actors."""
+    attrs = {name: states.attribute(name) for name in states.attributes}
+    attrs["cyber_power"] = world.cyber_power[world.slices["state"]]
+    members = {m: states.frame[m].to_numpy(float) for m in states.memberships}
+    value = np.zeros(world.n_actors)
+    if form:
+        value[world.slices["state"]] = linear_form(form, attrs, members, len(states))
+    return value
+
+
+def _assign_dispositions(world: World, states: Table) -> None:
+    """Engagement capacity and regime embeddedness (of the world: part of the structure)."""
+    spec = world.spec.world.states
+    world.capacity = _state_form(world, states, spec.capacity)
+    world.embeddedness = _state_form(world, states, spec.regime)
+
+
+def _set_sponsor_ties(world: World) -> None:
+    """How each proposal relates to the regime, and ties to each proposal's sponsor (of
+    the proposals: set per run)."""
+    spec = world.spec
+    states = load_states(spec.world.states.roster, spec.base_dir)
+    proposals = spec.proposals.values()
+    world.regime = np.array([p.regime for p in proposals], dtype=float)
+    world.ties = np.column_stack([_state_form(world, states, p.ties) for p in proposals]
+                                 ).reshape(world.n_actors, len(proposals))
 
 
 def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
@@ -424,7 +485,7 @@ def _set_proposals(world: World) -> None:
             vote = proposal.un_vote
             counted = np.array([term in vote.terms for term in TERMS], dtype=float)
             world.votes_due.append(Vote(k, max(1, spec.step_of(vote.at)), vote.yes_above,
-                                        vote.no_below, counted))
+                                        vote.no_below, counted, vote.hedge, vote.two_stage))
     world.rivalry = _content_rivalry(world.content)
     for k, proposal in enumerate(spec.proposals.values()):
         for other, strength in (proposal.rivals or {}).items():
@@ -442,3 +503,4 @@ def _set_behaviour(world: World) -> None:
     world.coefficients = per_kind[:, world.kind] * TERM_SIGNS[:, None]
     world.activation = np.array([b.activation for b in kinds])[world.kind]
     world.hysteresis = np.array([b.hysteresis for b in kinds])[world.kind]
+    world.non_adoption = behaviour.non_adoption

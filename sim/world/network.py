@@ -2,8 +2,9 @@
 
 Tie types (each with a scenario weight; 0 switches a type off):
 - same_bloc, same_subregion: between states;
-- shared_membership: between states, weight times the number of listed organisations
-  both belong to;
+- shared_membership, regional: between states, weight times the number of listed
+  organisations both belong to (regional: the regional organisations, peers at the grain
+  where neighbours coordinate);
 - home: a firm or civil-society actor looks at its home state (`weight`); the state
   looks at its domestic actors as one peer of total weight `state_weight`, split
   evenly between its firms and its civil society and, within each, by size or reach;
@@ -137,14 +138,14 @@ def build_network(world: World, spec: Network, rng: np.random.Generator) -> spar
     add(*_pairs_within(world.bloc, states), spec.same_bloc)
     add(*_pairs_within(world.subregion, states), spec.same_subregion)
 
-    shared = spec.shared_membership
-    if shared.weight > 0 and shared.orgs:
-        columns = [world.membership_names.index(o) for o in shared.orgs]
-        member = world.membership[np.ix_(states, columns)].astype(float)
-        counts = member @ member.T
-        np.fill_diagonal(counts, 0)
-        i, j = np.nonzero(counts)
-        ties.add(states[i], states[j], shared.weight * counts[i, j])
+    for shared in (spec.shared_membership, spec.regional):
+        if shared.weight > 0 and shared.orgs:
+            columns = [world.membership_names.index(o) for o in shared.orgs]
+            member = world.membership[np.ix_(states, columns)].astype(float)
+            counts = member @ member.T
+            np.fill_diagonal(counts, 0)
+            i, j = np.nonzero(counts)
+            ties.add(states[i], states[j], shared.weight * counts[i, j])
 
     add(others, world.home[others], spec.home.weight)
     if spec.home.state_weight > 0 and len(others):
