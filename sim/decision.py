@@ -174,7 +174,7 @@ def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
     for the few (leader, own group) pairs, as `leader_term` does for blocs.
     """
     leaders, groups, bounds = world.group_leader_rows, world.group_of_leader, world.group_bounds
-    if not len(world.group_ids):
+    if not len(world.group_ids) or not len(rows):
         return np.zeros((len(rows), stances.shape[1]))
     sizes = np.diff(bounds).astype(float)
     cumulative = np.vstack([np.zeros(stances.shape[1]), np.cumsum(stances[leaders], axis=0)])

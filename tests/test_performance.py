@@ -19,7 +19,7 @@ from sim.world.build import build_world, structure_key
 from sim.world.cache import WorldCache, structure_bytes
 from sim.world.network import tie_sums
 from tests.conftest import DATA
-from tests.test_decision import randomise
+from tests.test_decision import CUE_GROUPS, randomise
 
 
 def test_a_run_builds_no_mesa_agents(tiny_spec):
@@ -62,10 +62,11 @@ def test_utilities_of_the_deciding_rows_equal_the_full_kernel_to_the_last_bit(
     """A step computes only the deciding actors: their values must be exactly (==) the
     rows of the all-actor kernel, or runs would change with who happens to decide."""
     spec = with_overrides(tiny_spec, {"world.firms.generated": firms,
-                                      "world.civil.generated": civil})
+                                      "world.civil.generated": civil, "groups": CUE_GROUPS})
     world = build_world(spec, seed)
     rng = np.random.default_rng(seed)
-    randomise(world, rng, density)
+    randomise(world, rng, density)  # every term, signals of non-adoption, cue groups
+    world.coefficients[rng.random(world.coefficients.shape) < 0.3] = 0.0  # some unheeded
     # parallel ties of very different weights make any change in the order of sums show
     ties = world.network.tocoo()
     world.network = sparse.coo_matrix(
@@ -121,6 +122,43 @@ def test_runs_sharing_a_world_give_the_tables_of_worlds_drawn_afresh(tiny_spec):
                              run_spec(spec, seed, worlds=None))
     assert cache.built == 2 and cache.reused == 10  # each world drawn once
     assert len(cache) == 2
+
+
+#: the tiny scenario with every mechanism that reads or writes per-run state switched on
+EVERYTHING = {
+    "groups": CUE_GROUPS,
+    "world.states.capacity": {"base": 0.1, "democracy": 0.5},
+    "world.states.regime": {"member_of.nato": 1.0},
+    "proposals.call.ties": {"member_of.g20": 0.8},
+    "proposals.call.regime": 1.0,
+    "behaviour.non_adoption": 0.7,
+    "behaviour.state.cue": 0.5, "behaviour.state.capacity": 0.3,
+    "behaviour.state.regime": 0.4, "behaviour.state.ties": 0.6,
+    "proposals.code.un_vote.two_stage": True, "proposals.code.un_vote.hedge": 0.2,
+    "proposals.call.negotiation": {
+        "rounds": {"before_launch": 1, "every": 4}, "consult": {"kind": "state"},
+        "content": {"restraint": {"min": 0.0, "max": 1.0}, "control": {"min": -0.5,
+                                                                       "max": 0.5}},
+        "bindingness": {"min": 0.0, "max": 0.5}, "candidates": 50},
+    "positions.socialisation.rate": 0.1,
+    "positions.persuasion": {"rate": 0.2, "dimensions": {"call": ["openness"]}},
+}
+
+
+def test_every_mechanism_on_a_shared_world_gives_the_tables_of_one_drawn_afresh(tiny_spec):
+    """Negotiation rewrites a text and moving positions rewrite interests mid-run, cue
+    groups and sponsor ties are set from the scenario: none of it may leak from one run
+    into the next through a shared structure, or differ from a world drawn afresh."""
+    spec = with_overrides(tiny_spec, EVERYTHING)
+    other = with_overrides(spec, {"proposals.call.ties": {"member_of.nato": -0.5},
+                                  "behaviour.state.cue": 0.9})
+    cache = WorldCache()
+    for _ in range(2):
+        for variant in (spec, other):
+            record = run_spec(variant, 3, worlds=cache)
+            _same_tables(record, run_spec(variant, 3, worlds=None))
+    assert cache.built == 1 and cache.reused == 3
+    assert len(record.texts) and (record.votes["vote"] != "abstain").any()
 
 
 def test_a_different_world_section_is_a_different_world(tiny_spec):
