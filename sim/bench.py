@@ -24,6 +24,8 @@ machine slows both alike. Reported (all of it in one document with ``--json``):
 - scale (``--scale``): runs of 1,000,000 and 10,000,000 actors, each in its own
   process (its `actors` limit raised to its size): build, steps, total seconds and
   peak resident memory.
+
+`step_cost_figure` draws the seconds per step against actors from a report (``--figure``).
 """
 
 from __future__ import annotations
@@ -444,3 +446,38 @@ def format_report(report: dict) -> str:
                 f"(build {row['build_s']:.1f} s, steps {row['steps_s']:.1f} s), peak RSS "
                 f"{row['peak_rss_gib']:.2f} GiB")
     return "\n".join(lines)
+
+
+def step_cost_figure(report: dict, stem: str | Path) -> list[Path]:
+    """Seconds per step of whole runs against actors (log-log), with the line a cost
+    linear in actors would follow from the smallest world measured."""
+    from sim.outputs.palette import GRID, REFERENCE, series_color
+    from sim.outputs.plots import plt, save_figure
+
+    points = sorted([(row["actors"], row["step_s"]) for row in report["sizes"]]
+                    + [(row["actors"], row["steps_s"] / row["steps"])
+                       for row in report.get("scale", [])])
+    actors = np.array([a for a, _ in points], dtype=float)
+    step_ms = np.array([s for _, s in points]) * 1e3
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    ax.plot(actors, step_ms[0] * actors / actors[0], color=REFERENCE, linestyle=(0, (6, 3)),
+            linewidth=1.2, label=f"linear in actors (from {int(actors[0]):,})")
+    ax.plot(actors, step_ms, color=series_color(0), marker="o", linewidth=1.6,
+            label="measured (whole runs, one BLAS thread)")
+    for a, ms in zip(actors, step_ms, strict=True):
+        ax.annotate(f"{ms:.3g} ms", (a, ms), textcoords="offset points", xytext=(6, -12),
+                    fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("actors in the world")
+    ax.set_ylabel("seconds per step (ms, log scale)")
+    ax.grid(True, which="major", color=GRID)
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("Cost of one step of a run, by world size", fontsize=10)
+    fig.tight_layout()
+    machine = report["machine"]
+    caption = (f"Seconds per step of whole runs of the Paris Call baseline scaled to each size "
+               f"(sizes: run time / steps; scale: steps only), {machine['cpus']} cores, load "
+               f"average {machine['load_average'][0]:.1f} at the start. Produced by "
+               f"`cybernorms bench --figure {Path(stem).name}`.")
+    return save_figure(fig, stem, caption)

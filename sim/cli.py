@@ -110,7 +110,7 @@ def schema_command(args: argparse.Namespace) -> int:
 
 @command("bench")
 def bench_command(args: argparse.Namespace) -> int:
-    from sim.bench import SCALE_SIZES, format_report, run_benchmark
+    from sim.bench import SCALE_SIZES, format_report, run_benchmark, step_cost_figure
 
     scale = None if args.scale is None else tuple(args.scale or SCALE_SIZES)
     report = run_benchmark(sizes=args.sizes, repeats=args.repeats,
@@ -119,6 +119,8 @@ def bench_command(args: argparse.Namespace) -> int:
                            memory_runs=tuple(args.memory_runs), workers=args.workers,
                            scale=scale)
     print(strict_json(report) if args.json else format_report(report))
+    if args.figure:
+        step_cost_figure(report, args.figure)
     return 0
 
 
@@ -641,6 +643,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run worlds of these sizes (default 1,000,000 and 10,000,000 "
                         "actors), each in its own process; the actors limit is raised to "
                         "each size for its run")
+    p.add_argument("--figure", type=_path, metavar="STEM",
+                   help="also draw seconds per step against actors (STEM.png, .svg, .pdf)")
     return parser
 
 

@@ -11,10 +11,11 @@ from tests.conftest import run_cli
 pytestmark = pytest.mark.slow
 
 
-def test_the_benchmark_reports_every_figure():
+def test_the_benchmark_reports_every_figure(tmp_path):
     code, out, err = run_cli("bench", "--json", "--sizes", "1000", "2000", "--repeats", "1",
                              "--mesa-repeats", "1", "--profile", "--sweeps", "12",
-                             "--memory-runs", "6", "12", "--scale", "20000")
+                             "--memory-runs", "6", "12", "--scale", "20000",
+                             "--figure", str(tmp_path / "step_cost"))
     assert code == 0, err
     report = json.loads(out)
     assert report["baseline"]["median_s"] > 0 and report["baseline"]["build_median_s"] > 0
@@ -32,3 +33,6 @@ def test_the_benchmark_reports_every_figure():
     (scale,) = report["scale"]
     assert scale["actors"] == 20000 and scale["peak_rss_gib"] > 0
     assert all(value >= 0 for value in scale["signers"].values())
+    assert report["negotiation"]["candidates"] > 0 and report["negotiation"]["round_s"] > 0
+    assert {p.name for p in tmp_path.iterdir()} == {f"step_cost.{ext}" for ext in
+                                                    ("png", "svg", "pdf", "caption.txt")}
