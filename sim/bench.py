@@ -277,17 +277,31 @@ def _child(code: str, *arguments) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+#: the child's own peak resident memory (MiB): VmHWM belongs to the program's memory
+#: map, while ru_maxrss keeps the parent's peak from before the exec (Linux)
+_PEAK = """
+def peak_mib():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
 _SWEEP_CHILD = """
 import json, resource, sys, time
 from sim.studies.sweep import sweep
+""" + _PEAK + """
 started = time.perf_counter()
 sweep(sys.argv[1], sys.argv[2], backend=sys.argv[3], workers=int(sys.argv[4]), quiet=True,
       log=lambda line: None, load=False)
 elapsed = time.perf_counter() - started
-peak = {who: resource.getrusage(which).ru_maxrss / 1024 for who, which in
-        (("sweeper", resource.RUSAGE_SELF), ("worker", resource.RUSAGE_CHILDREN))}
-print(json.dumps({"seconds": elapsed, "sweeper_peak_rss_mib": peak["sweeper"],
-                  "worker_peak_rss_mib": peak["worker"]}))
+worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "sweeper_peak_rss_mib": peak_mib(),
+                  "worker_peak_rss_mib": worker}))
 """
 
 _SCALE_CHILD = """
@@ -295,6 +309,7 @@ import json, resource, sys, time
 from sim import limits
 from sim.bench import BASELINE, SCALE_FIRM_SHARE, scaled_spec
 from sim.runs.runner import resolve, run_spec
+""" + _PEAK + """
 limits.configure(actors=max(limits.current().actors, int(sys.argv[1])))
 spec = scaled_spec(resolve(BASELINE), int(sys.argv[1]), SCALE_FIRM_SHARE)
 started = time.perf_counter()
@@ -304,7 +319,7 @@ print(json.dumps({**record.timings, "total_s": time.perf_counter() - started,
                   "signers": dict(zip(end["proposal"] + "." + end["metric"], end["value"])),
                   "actors": int(sys.argv[1]), "steps": spec.metadata.steps,
                   "firms": spec.world.firms.generated, "civil": spec.world.civil.generated,
-                  "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                  "peak_rss_gib": peak_mib() / 1024}))
 """
 
 
