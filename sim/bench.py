@@ -465,7 +465,7 @@ def format_report(report: dict) -> str:
 
 def step_cost_figure(report: dict, stem: str | Path) -> list[Path]:
     """Seconds per step of whole runs against actors (log-log), with the line a cost
-    linear in actors would follow from the smallest world measured."""
+    linear in actors would follow from the world nearest 10,000 actors."""
     from sim.outputs.palette import GRID, REFERENCE, series_color
     from sim.outputs.plots import plt, save_figure
 
@@ -474,18 +474,23 @@ def step_cost_figure(report: dict, stem: str | Path) -> list[Path]:
                        for row in report.get("scale", [])])
     actors = np.array([a for a, _ in points], dtype=float)
     step_ms = np.array([s for _, s in points]) * 1e3
+    base = int(np.argmin(np.abs(np.log(actors / 10_000))))
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
-    ax.plot(actors, step_ms[0] * actors / actors[0], color=REFERENCE, linestyle=(0, (6, 3)),
-            linewidth=1.2, label=f"linear in actors (from {int(actors[0]):,})")
+    ax.plot(actors, step_ms[base] * actors / actors[base], color=REFERENCE,
+            linestyle=(0, (6, 3)), linewidth=1.2,
+            label=f"linear in actors (through {int(actors[base]):,})")
     ax.plot(actors, step_ms, color=series_color(0), marker="o", linewidth=1.6,
             label="measured (whole runs, one BLAS thread)")
-    for a, ms in zip(actors, step_ms, strict=True):
-        ax.annotate(f"{ms:.3g} ms", (a, ms), textcoords="offset points", xytext=(6, -12),
-                    fontsize=8)
+    for i, (a, ms) in enumerate(zip(actors, step_ms, strict=True)):
+        last = i == len(actors) - 1  # labelled to its left, inside the axes
+        ax.annotate(f"{ms:.3g} ms", (a, ms), textcoords="offset points",
+                    xytext=(-8, 6) if last else (8, -6), ha="right" if last else "left",
+                    va="bottom" if last else "top", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("actors in the world")
-    ax.set_ylabel("seconds per step (ms, log scale)")
+    ax.set_ylabel("time per step (ms, log scale)")
+    ax.margins(x=0.08, y=0.12)
     ax.grid(True, which="major", color=GRID)
     ax.legend(frameon=False, fontsize=8)
     ax.set_title("Cost of one step of a run, by world size", fontsize=10)
@@ -494,5 +499,6 @@ def step_cost_figure(report: dict, stem: str | Path) -> list[Path]:
     caption = (f"Seconds per step of whole runs of the Paris Call baseline scaled to each size "
                f"(sizes: run time / steps; scale: steps only), {machine['cpus']} cores, load "
                f"average {machine['load_average'][0]:.1f} at the start. Produced by "
-               f"`cybernorms bench --figure {Path(stem).name}`.")
+               f"`cybernorms bench{' --scale' if report.get('scale') else ''} --figure "
+               f"{stem}`.")
     return save_figure(fig, stem, caption)
