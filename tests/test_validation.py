@@ -247,6 +247,18 @@ def test_a_prior_must_name_a_parameter(tmp_path):
     assert code == 2 and "priors.behaviour.state.peers" in err
 
 
+def test_a_refit_starts_at_the_scenarios_values(tmp_path):
+    """`start: scenario` seeds the search with the scenario's coefficients, not the priors'."""
+    text = TARGETS.read_text().replace("replications: 2}", "replications: 2, start: scenario}")
+    text = text.replace("{mean: 0.2, sd: 0.3}", "{mean: 0.8, sd: 0.3}")
+    (tmp_path / "t.yaml").write_text(text.replace("../", f"{DATA}/"))
+    result = calibrate(tmp_path / "t.yaml", backend="serial", log=lambda line: None)
+    first = result["search"][result["search"]["stage"] == "generation 1"]
+    start = first.iloc[-1]  # the start point, carried into the first generation
+    assert start["behaviour.state.threshold.mean"] == 0.2  # the scenario's, not the prior's
+    assert start["behaviour.state.capacity"] == 0.0
+
+
 def test_cmaes_finds_the_minimum_of_a_quadratic():
     target = np.array([0.2, 0.7, 0.5, 0.9])
     strategy = CMAES(np.full(4, 0.5), 0.3, 10, seed=1)
