@@ -6,7 +6,9 @@ Reports (imports excluded):
 - agent-decisions per second (actors x proposals evaluated) of the vectorised
   kernel and of the idiomatic Mesa per-agent loop (``agents.shuffle_do`` with each
   agent calling `reference_utility`), and their ratio, at each world size N;
-- seconds per model step at each N (kernel), to check that cost grows linearly.
+- seconds per model step at each N (kernel), to check that cost grows linearly;
+- one negotiation round of the baseline's text over its 193 states and 10,000
+  candidate texts (candidates built, scored in one batch, the best adopted).
 
 Worlds of size N are the baseline scenario with its generated firms and civil
 society scaled to reach N actors (in the baseline's proportions).
@@ -21,6 +23,7 @@ import time
 
 from sim.decision import reference_momentum, utility
 from sim.model import NormDiplomacyModel
+from sim.negotiation import hold_round, open_talks
 from sim.runs.runner import resolve
 from sim.scenario.spec import ScenarioSpec
 
@@ -106,6 +109,30 @@ def time_size(spec: ScenarioSpec, reference_cap: int | None) -> dict:
     }
 
 
+def time_negotiation(spec: ScenarioSpec, candidates: int = 10_000, repeats: int = 5) -> dict:
+    """One consultation round of the baseline's first proposal: every state consulted,
+    every dimension negotiable in [-1, 1] (a neighbourhood far above `candidates`)."""
+    pid = next(iter(spec.proposals))
+    block = {"consult": {"kind": "state"}, "candidates": candidates,
+             "content": {dim: {"min": -1.0, "max": 1.0} for dim in spec.dimensions},
+             "bindingness": {"min": 0.0, "max": 1.0}}
+    model = NormDiplomacyModel(resolve(spec, {f"proposals.{pid}.negotiation": block}), rng=1)
+    for _ in range(3):
+        model.step()
+    world = model.world
+    (talks,) = open_talks(world)
+
+    def one_round():
+        hold_round(world, talks, model.steps, model.seed, spec.behaviour.temperature)
+        world.content[talks.proposal] = talks.ideal  # every round weighs the same text
+        world.bindingness[talks.proposal] = talks.ideal_bindingness
+        world.interests_changed()
+
+    one_round()
+    return {"consulted": int(talks.consulted.sum()), "candidates": talks.rounds[-1]["candidates"],
+            "round_s": _median_time(one_round, repeats)}
+
+
 def run_benchmark(sizes=(1_000, 10_000, 100_000), repeats: int = 5,
                   reference_cap: int | None = None) -> dict:
     spec = resolve(BASELINE)
@@ -115,6 +142,7 @@ def run_benchmark(sizes=(1_000, 10_000, 100_000), repeats: int = 5,
         "baseline": time_baseline(spec, repeats),
         "sizes": [time_size(scaled_spec(spec, n), reference_cap) for n in sizes],
         "reference_cap": reference_cap,
+        "negotiation": time_negotiation(spec),
     }
     rows = sorted(report["sizes"], key=lambda row: row["actors"])
     report["step_scaling"] = [
@@ -140,6 +168,9 @@ def format_report(report: dict) -> str:
             f"{row['actors']:>8} {row['edges']:>9} {row['kernel_decisions_per_s']:>14.3g} "
             f"{row['reference_decisions_per_s']:>17.3g} {row['speedup']:>7.0f}x "
             f"{row['step_s']:>9.4f}")
+    talks = report["negotiation"]
+    lines.append(f"negotiation round: {talks['consulted']} states consulted on "
+                 f"{talks['candidates']} candidate texts: median {talks['round_s']:.3f} s")
     for scaling in report["step_scaling"]:
         lines.append(
             f"step time grows {scaling['time_ratio']:.1f}x from {scaling['from']} to "

@@ -1,18 +1,25 @@
 """The `cybernorms` command line: thin layers over the library functions.
 
-Each subcommand parses its arguments, calls one library function and prints. Bad
-input ends with one message naming file, field and expectation, and exit status 2.
+Each subcommand parses its arguments, calls one library function and prints. `main`
+is the one error boundary: bad input (a file, a field, a value, a path, an unwritable
+folder) ends with one message naming it and exit status 2; Ctrl-C ends a command
+with 130 after it has kept what finished; anything else is a bug, shown with its
+traceback and a line saying so (exit status 70).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sim.errors import InputError, problem
+from sim import limits
+from sim.errors import InputError, os_problem
+
+EXIT_INPUT, EXIT_BUG, EXIT_INTERRUPTED = 2, 70, 130
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -30,6 +37,25 @@ def _overrides(assignments: Sequence[str]) -> dict:
     return dict(parse_assignment(a) for a in assignments or ())
 
 
+def strict_json(data) -> str:
+    """JSON that strict parsers accept: undefined numbers (NaN, infinity) become null."""
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return json.dumps(plain(data), indent=2, default=str, allow_nan=False)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 @command("run")
 def run_command(args: argparse.Namespace) -> int:
     import pandas as pd
@@ -38,21 +64,22 @@ def run_command(args: argparse.Namespace) -> int:
     from sim.runs.record import write_runs
     from sim.runs.runner import resolve, run_replicates, run_spec
 
-    if args.reps < 1:
-        raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
     spec = resolve(args.scenario, _overrides(args.set), args.steps)
+    limits.check("runs", args.reps, "--reps", "", "a number of replicates")
     if args.reps == 1:
         seed = spec.metadata.seed if args.seed is None else args.seed
         records = [run_spec(spec, seed)]
     else:
         records = run_replicates(spec, args.reps, seed=args.seed)
     metrics = pd.concat([r.metrics for r in records], ignore_index=True)
-    summary = summarise(metrics, spec)
+    summary = summarise(metrics, spec,
+                        texts=pd.concat([r.texts for r in records], ignore_index=True),
+                        actors=pd.concat([r.actors for r in records], ignore_index=True))
     if args.out:
         write_runs(records, args.out)
         summary["out"] = str(args.out)
     if args.format == "json":
-        print(json.dumps(summary, indent=2, default=str))
+        print(strict_json(summary))
     else:
         print(format_summary(summary, spec))
         if args.out:
@@ -74,7 +101,7 @@ def validate_command(args: argparse.Namespace) -> int:
 def schema_command(args: argparse.Namespace) -> int:
     from sim.scenario.schema import scenario_json_schema
 
-    print(json.dumps(scenario_json_schema(partial=args.partial), indent=2))
+    print(strict_json(scenario_json_schema(partial=args.partial)))
     return 0
 
 
@@ -83,7 +110,7 @@ def bench_command(args: argparse.Namespace) -> int:
     from sim.bench import format_report, run_benchmark
 
     report = run_benchmark(sizes=args.sizes, repeats=args.repeats, reference_cap=args.reference_cap)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    print(strict_json(report) if args.json else format_report(report))
     return 0
 
 
@@ -92,8 +119,13 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from sim.outputs.report import markdown_fit, write_calibration
     from sim.studies.calibration import calibrate
 
-    result = calibrate(args.targets, backend=args.backend, workers=args.workers,
-                       log=lambda line: print(line, file=sys.stderr), folds=args.folds)
+    try:
+        result = calibrate(args.targets, backend=args.backend, workers=args.workers,
+                           log=_stderr, folds=args.folds)
+    except KeyboardInterrupt:
+        print("\ninterrupted: calibration stopped; each stage's best loss so far is in the "
+              "log above", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(markdown_fit(result))
     print("\nbest coefficients:")
     for name, value in result["best"].items():
@@ -110,8 +142,6 @@ def validate_fit_command(args: argparse.Namespace) -> int:
     from sim.outputs.report import markdown_fit_scores, write_fit_reports
     from sim.studies.calibration import validate_fit
 
-    if args.reps < 1:
-        raise InputError(problem("--reps", "", "a whole number >= 1", args.reps))
     if args.ablation:
         from sim.outputs.tables import to_markdown
         from sim.runs.store import write_table
@@ -142,8 +172,6 @@ def baseline_command(args: argparse.Namespace) -> int:
     from sim.outputs.report import markdown_fit_scores, write_fit_reports
     from sim.studies.calibration import baseline_fit
 
-    if args.penalty <= 0:
-        raise InputError(problem("--penalty", "", "a number > 0", args.penalty))
     reports = baseline_fit(args.targets, penalty=args.penalty, model=args.model)
     print(markdown_fit_scores(reports))
     if args.out:
@@ -158,24 +186,16 @@ def sweep_command(args: argparse.Namespace) -> int:
     from sim.studies.sweep import sweep
 
     if args.dry_run:
-        from sim.studies.sweep import plan
+        from sim.studies.sweep import dry_run
 
-        planned = plan(args.spec)
-        spec = planned["spec"]
-        print(f"{spec.name}: design {spec.design}, {len(planned['points'])} points x "
-              f"{spec.replications} replications = {len(planned['tasks'])} runs "
-              f"(max_runs {spec.max_runs})")
-        for point in planned["points"][:10]:
-            print(f"  {point.index:>5}  {point.label}")
-        if len(planned["points"]) > 10:
-            print(f"  ... and {len(planned['points']) - 10} more points")
-        return 0
+        invalid = dry_run(args.spec, workers=args.workers, backend=args.backend)
+        return EXIT_INPUT if invalid else 0
     out = args.out or Path("results") / Path(args.spec).stem
     try:
         manifest = sweep(args.spec, out, backend=args.backend, workers=args.workers,
                          scheduler=args.scheduler, resume=args.resume, load=False)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return 1 if manifest["runs_failed"] else 0
 
 
@@ -183,12 +203,16 @@ def sweep_command(args: argparse.Namespace) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     from sim.outputs.report import write_comparison
     from sim.outputs.tables import paper_table, to_markdown
-    from sim.studies.comparison import compare
+    from sim.studies.comparison import HOLM_FAMILY, compare
 
     comparison = compare(args.scenarios, args.reps, seed=args.seed, steps=args.steps,
-                         backend=args.backend, workers=args.workers)
+                         backend=args.backend, workers=args.workers, log=_stderr)
+    ends = sorted({f"step {spec.metadata.steps} "
+                   f"({spec.timeline.date_of_step(spec.metadata.steps)})"
+                   for spec in comparison.specs})
     print(f"{len(comparison.labels)} scenarios x {args.reps} replications on shared seeds; "
-          f"differences from {comparison.labels[0]} (paired, Holm-adjusted)\n")
+          f"paired differences from {comparison.labels[0]}; p {HOLM_FAMILY}.\n"
+          f"At the last step: {', '.join(ends)}\n")
     table = paper_table(comparison.table)
     main = table[table["Outcome"].isin(["signers_state", "signers_firm", "signers_civil",
                                         "share_gdp"])]
@@ -217,12 +241,21 @@ def sensitivity_command(args: argparse.Namespace) -> int:
     from sim.outputs.tables import to_markdown
     from sim.studies.sensitivity import sensitivity
 
+    if args.dry_run:
+        from sim.studies.sensitivity import budget
+        from sim.studies.sweep import dry_run
+
+        plan = budget(args.spec)
+        print(f"sensitivity ({plan['design']}): {plan['formula']} = {plan['runs']} runs "
+              f"({plan['points']} points)")
+        return EXIT_INPUT if dry_run(args.spec, workers=args.workers,
+                                     backend=args.backend) else 0
     out = args.out or Path("results") / Path(args.spec).stem
     try:
         result = sensitivity(args.spec, out, backend=args.backend, workers=args.workers,
                              resume=args.resume)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     write_sensitivity(result, out)
     print(to_markdown(result.indices.round(3)))
     print(f"\nindices, table and figure written to {out}/")
@@ -235,7 +268,7 @@ def score_command(args: argparse.Namespace) -> int:
     from sim.runs.store import write_table
     from sim.studies.score import score
 
-    result = score(args.results, args.observed)
+    result = score(args.results, args.observed, encoding=args.encoding)
     print(to_markdown(result.summary.round(3)))
     if args.out:
         for name in ("summary", "signatures", "votes"):
@@ -255,7 +288,7 @@ def replications_command(args: argparse.Namespace) -> int:
     from sim.studies.comparison import replicate_runs, replication_sufficiency
 
     records = replicate_runs(args.scenario, args.reps, seed=args.seed, steps=args.steps,
-                             backend=args.backend, workers=args.workers)
+                             backend=args.backend, workers=args.workers, log=_stderr)
     metrics = pd.concat([r.metrics for r in records], ignore_index=True)
     table = replication_sufficiency(metrics)
     print(to_markdown(table.round(4)))
@@ -278,8 +311,6 @@ def design_command(args: argparse.Namespace) -> int:
     from sim.outputs.tables import to_markdown
     from sim.studies.design import design, load_design, plan_counts
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(problem("--workers", "", "a whole number >= 1", args.workers))
     at = int(args.at) if args.at and args.at.isdigit() else args.at
     study = load_design(args.spec, args.scenario, proposal=args.proposal,
                            objective=args.objective, at=at, constraints=args.constraint,
@@ -298,7 +329,7 @@ def design_command(args: argparse.Namespace) -> int:
         result = design(study, out, backend=args.backend, workers=args.workers,
                         scheduler=args.scheduler, resume=args.resume)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     write_design(result, out)
     plan, texts = result.plan, result.texts
     rate = f", {plan['runs_per_s']} runs/s" if plan["runs_per_s"] else ""
@@ -344,109 +375,198 @@ def dashboard_command(args: argparse.Namespace) -> int:
     return dashboard_main(args)
 
 
+def _whole(minimum: int, what: str):
+    """An argparse type: a whole number >= `minimum` (its message says why)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 30 else None
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"got {text[:40]!r}; expected {what}")
+        return value
+
+    convert.__name__ = what
+    return convert
+
+
+SEED = _whole(0, "a seed: a whole number from 0 to 2^63 - 1")
+REPS = _whole(1, "a whole number >= 1")
+REPS_FOR_INTERVALS = _whole(2, "a whole number >= 2 (an interval needs two runs)")
+STEPS = _whole(1, "a whole number of steps >= 1")
+WORKERS = _whole(1, "a whole number of worker processes >= 1")
+
+
+def _seed(text: str) -> int:
+    value = SEED(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"got {text[:40]!r}; expected a seed below 2^63")
+    return value
+
+
+def _finite(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        value = float(text) if len(text) <= 40 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"got {text[:40]!r}; expected a finite number")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"got {text[:40]!r}; expected a number > 0")
+    return value
+
+
+def _path(text: str) -> Path:
+    """An argparse type: a path the operating system can take (no NUL, names <= 255 bytes)."""
+    try:
+        return limits.check_path(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _limit(text: str) -> dict:
+    try:
+        return limits.parse(text, "--limit")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class Parser(argparse.ArgumentParser):
+    """Argument errors as one message, like every other input error (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_INPUT, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cybernorms",
         description="Agent-based model of cyber-norm diplomacy (Paris Call 2018 and variants).",
+        epilog="Exit status: 0 done, 1 done with failed runs or missed targets, 2 bad input "
+               "(one message names the file, field and expectation), 70 a bug (with a "
+               "traceback), 130 interrupted (finished runs are kept).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = Parser(add_help=False)
+    common.add_argument("--limit", action="append", type=_limit, metavar="NAME=N",
+                        help="raise a limit on what inputs may ask for, e.g. actors=10000000 "
+                             "(names: " + ", ".join(limits.NAMES) + "; see the README)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=Parser)
 
-    p = sub.add_parser("run", help="run a scenario and print a summary; --out writes tables")
-    p.add_argument("scenario", help="scenario YAML file (or a shipped scenario name)")
-    p.add_argument("--seed", type=int, help="integer seed (default: the scenario's)")
-    p.add_argument("--reps", type=int, default=1, help="replicates (seeds derived from --seed)")
-    p.add_argument("--steps", type=int, help="number of steps (default: the scenario's)")
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = add("run", help="run a scenario and print a summary; --out writes tables")
+    p.add_argument("scenario", type=_path,
+                   help="scenario YAML file (or a shipped scenario name)")
+    p.add_argument("--seed", type=_seed, help="integer seed (default: the scenario's)")
+    p.add_argument("--reps", type=REPS, default=1, help="replicates (seeds derived from --seed)")
+    p.add_argument("--steps", type=STEPS, help="number of steps (default: the scenario's)")
     p.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="override a scenario field, e.g. proposals.paris_call.bindingness=0.6")
-    p.add_argument("--out", type=Path, help="directory for Parquet tables and manifest")
+    p.add_argument("--out", type=_path, help="directory for Parquet tables and manifest")
     p.add_argument("--format", choices=("table", "json"), default="table")
 
-    p = sub.add_parser("validate", help="check scenario files; non-zero exit on the first bad one")
-    p.add_argument("files", nargs="+")
+    p = add("validate", help="check scenario files; non-zero exit on the first bad one")
+    p.add_argument("files", nargs="+", type=_path)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    p = add("schema", help="print the JSON Schema of scenario files")
     p.add_argument("--partial", action="store_true",
                    help="no required fields: for files that extend another")
 
-    p = sub.add_parser("calibrate", help="fit behaviour coefficients to a dated targets file")
-    p.add_argument("targets", help="targets YAML (see experiments/calibrate_paris_call_2018.yaml)")
-    p.add_argument("--out", type=Path, help="directory for the fit table and best coefficients")
+    p = add("calibrate", help="fit behaviour coefficients to a dated targets file")
+    p.add_argument("targets", type=_path,
+                   help="targets YAML (see experiments/calibrate_paris_call_2018.yaml)")
+    p.add_argument("--out", type=_path, help="directory for the fit table and best coefficients")
     p.add_argument("--folds", action="store_true",
                    help="also cross-validate the per-state fit in the targets file's folds "
                         "(one calibration per fold: takes folds x as long)")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=WORKERS, help="worker processes (default: all cores)")
 
-    p = sub.add_parser("validate-fit", help="per-state forecasts scored against the "
-                       "training outcomes of a targets file")
-    p.add_argument("targets", help="targets YAML with an `outcomes:` section")
-    p.add_argument("--reps", type=int, default=40, help="runs behind each forecast")
-    p.add_argument("--seed", type=int, default=0, help="root seed of the runs")
-    p.add_argument("--cross-validated", type=Path, metavar="DIR",
+    p = add("validate-fit", help="per-state forecasts scored against the "
+            "training outcomes of a targets file")
+    p.add_argument("targets", type=_path, help="targets YAML with an `outcomes:` section")
+    p.add_argument("--reps", type=REPS, default=40, help="runs behind each forecast")
+    p.add_argument("--seed", type=_seed, default=0, help="root seed of the runs")
+    p.add_argument("--cross-validated", type=_path, metavar="DIR",
                    help="also score the forecasts of `calibrate --folds` (its --out DIR)")
-    p.add_argument("--ablation", type=Path, metavar="EXPERIMENT",
+    p.add_argument("--ablation", type=_path, metavar="EXPERIMENT",
                    help="instead, score each point of a `points` experiment (e.g. "
                         "experiments/ablation_fit.yaml: one mechanism off per point)")
-    p.add_argument("--out", type=Path, help="directory for forecasts, scores and figures")
+    p.add_argument("--out", type=_path, help="directory for forecasts, scores and figures")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
-    p.add_argument("--workers", type=int)
+    p.add_argument("--workers", type=WORKERS)
 
-    p = sub.add_parser("baseline", help="cross-validated logistic regression on the same "
-                       "inputs and training states (the baseline to beat)")
-    p.add_argument("targets", help="targets YAML with an `outcomes:` section")
-    p.add_argument("--penalty", type=float, default=1.0,
+    p = add("baseline", help="cross-validated logistic regression on the same "
+            "inputs and training states (the baseline to beat)")
+    p.add_argument("targets", type=_path, help="targets YAML with an `outcomes:` section")
+    p.add_argument("--penalty", type=_positive, default=1.0,
                    help="inverse L2 penalty C of the regression (default 1)")
-    p.add_argument("--model", type=Path, metavar="DIR",
+    p.add_argument("--model", type=_path, metavar="DIR",
                    help="the model's cross-validated forecasts (`calibrate --folds --out DIR`)")
-    p.add_argument("--out", type=Path, help="directory for forecasts, scores and figures")
+    p.add_argument("--out", type=_path, help="directory for forecasts, scores and figures")
 
-    p = sub.add_parser("sweep", help="run an experiment's design points x replications")
-    p.add_argument("spec", help="experiment YAML (see experiments/)")
-    p.add_argument("--out", type=Path, help="results directory (default: results/<name>)")
+    p = add("sweep", help="run an experiment's design points x replications")
+    p.add_argument("spec", type=_path, help="experiment YAML (see experiments/)")
+    p.add_argument("--out", type=_path, help="results directory (default: results/<name>)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=WORKERS, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--resume", action="store_true", help="skip runs already finished in --out")
-    p.add_argument("--dry-run", action="store_true", help="print the design and run count only")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the design, run count and estimate, and check every point")
 
-    p = sub.add_parser("compare", help="compare scenarios on shared seeds (paired statistics)")
-    p.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference")
-    p.add_argument("--reps", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0, help="root seed of the shared replicates")
-    p.add_argument("--steps", type=int, help="number of steps (default: each scenario's)")
-    p.add_argument("--out", type=Path, help="directory for tables (md, tex, csv) and figures")
+    p = add("compare", help="compare scenarios on shared seeds (paired statistics)")
+    p.add_argument("scenarios", nargs="+", type=_path,
+                   help="scenario files; the first is the reference")
+    p.add_argument("--reps", type=REPS_FOR_INTERVALS, default=30)
+    p.add_argument("--seed", type=_seed, default=0, help="root seed of the shared replicates")
+    p.add_argument("--steps", type=STEPS, help="number of steps (default: each scenario's)")
+    p.add_argument("--out", type=_path, help="directory for tables (md, tex, csv) and figures")
     p.add_argument("--backend", choices=("serial", "process"), default="process")
-    p.add_argument("--workers", type=int)
+    p.add_argument("--workers", type=WORKERS)
 
-    p = sub.add_parser("report", help="figures and tables for a finished sweep")
-    p.add_argument("directory", help="the sweep's --out directory")
-    p.add_argument("--out", type=Path, help="where to write (default: DIRECTORY/report)")
+    p = add("report", help="figures and tables for a finished sweep")
+    p.add_argument("directory", type=_path, help="the sweep's --out directory")
+    p.add_argument("--out", type=_path, help="where to write (default: DIRECTORY/report)")
 
-    p = sub.add_parser("sensitivity", help="Sobol or Morris indices for an experiment")
-    p.add_argument("spec", help="experiment YAML with design saltelli or morris")
-    p.add_argument("--out", type=Path, help="results directory (default: results/<name>)")
+    p = add("sensitivity", help="Sobol or Morris indices for an experiment")
+    p.add_argument("spec", type=_path, help="experiment YAML with design saltelli or morris")
+    p.add_argument("--out", type=_path, help="results directory (default: results/<name>)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
-    p.add_argument("--workers", type=int)
+    p.add_argument("--workers", type=WORKERS)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the run budget and estimate, and check every point")
 
-    p = sub.add_parser("score", help="simulated per-actor outcomes against an observed table")
-    p.add_argument("results", help="the --out directory of `cybernorms run --reps N`")
-    p.add_argument("--observed", required=True, type=Path,
+    p = add("score", help="simulated per-actor outcomes against an observed table")
+    p.add_argument("results", type=_path, help="the --out directory of `cybernorms run --reps N`")
+    p.add_argument("--observed", required=True, type=_path,
                    help="CSV: actor, proposal, signed (0/1) [, by] or vote (yes/abstain/no)")
-    p.add_argument("--out", type=Path, help="directory for the per-actor tables")
+    p.add_argument("--encoding", default="utf-8",
+                   help="text encoding of the CSV (default utf-8; e.g. latin-1, utf-16)")
+    p.add_argument("--out", type=_path, help="directory for the per-actor tables")
 
-    p = sub.add_parser("replications", help="CI half-width of outcomes against replications")
-    p.add_argument("scenario")
-    p.add_argument("--reps", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--out", type=Path)
+    p = add("replications", help="CI half-width of outcomes against replications")
+    p.add_argument("scenario", type=_path)
+    p.add_argument("--reps", type=REPS_FOR_INTERVALS, default=100)
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--steps", type=STEPS)
+    p.add_argument("--out", type=_path)
     p.add_argument("--backend", choices=("serial", "process"), default="process")
-    p.add_argument("--workers", type=int)
+    p.add_argument("--workers", type=WORKERS)
 
-    p = sub.add_parser("design", help="search a proposal's texts for support against ambition")
-    p.add_argument("scenario", help="scenario YAML file (or a shipped scenario name)")
-    p.add_argument("--spec", type=Path, help="design file: the space of texts, objective, "
+    p = add("design", help="search a proposal's texts for support against ambition")
+    p.add_argument("scenario", type=_path, help="scenario YAML file (or a shipped scenario name)")
+    p.add_argument("--spec", type=_path, help="design file: the space of texts, objective, "
                    "constraints, search budget (see experiments/design_paris_call_2018.yaml)")
     p.add_argument("--proposal", help="the proposal whose text is searched (default: the first)")
     p.add_argument("--objective", help="support to maximise: a metric or a weighted sum, e.g. "
@@ -457,57 +577,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--track", action="append", metavar="METRIC",
                    help="another metric to report per text, e.g. joined_IND; repeatable")
     p.add_argument("--at", help="time point of support: a date, a step or 'end'")
-    p.add_argument("--samples", type=int, help="quasi-random texts in the first stage")
-    p.add_argument("--rounds", type=int, help="rounds of edits of texts on the front")
-    p.add_argument("--per-round", type=int, help="new texts per round")
-    p.add_argument("--replications", type=int, help="runs per text (common random numbers)")
-    p.add_argument("--seed", type=int, help="root seed")
-    p.add_argument("--out", type=Path, help="results directory (default: results/design_<name>)")
+    p.add_argument("--samples", type=REPS, help="quasi-random texts in the first stage")
+    p.add_argument("--rounds", type=_whole(0, "a whole number of rounds >= 0"),
+                   help="rounds of edits of texts on the front")
+    p.add_argument("--per-round", type=REPS, help="new texts per round")
+    p.add_argument("--replications", type=REPS, help="runs per text (common random numbers)")
+    p.add_argument("--seed", type=_seed, help="root seed")
+    p.add_argument("--out", type=_path, help="results directory (default: results/design_<name>)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=WORKERS, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--resume", action="store_true", help="reuse runs already finished in --out")
     p.add_argument("--dry-run", action="store_true", help="print the run count only")
 
-    p = sub.add_parser("discover", help="scenario discovery (PRIM, CART) on a sweep's results")
-    p.add_argument("results", help="a sweep's --out directory")
+    p = add("discover", help="scenario discovery (PRIM, CART) on a sweep's results")
+    p.add_argument("results", type=_path, help="a sweep's --out directory")
     p.add_argument("--outcome", required=True, help="a metric, e.g. joined_IND or share_gdp")
-    p.add_argument("--threshold", required=True, type=float,
+    p.add_argument("--threshold", required=True, type=_finite,
                    help="the outcome holds at or above this value (at or below with --below)")
     p.add_argument("--below", action="store_true", help="the outcome holds at or below")
     p.add_argument("--at", default="end", help="'end' or a checkpoint date (default: end)")
     p.add_argument("--proposal", help="the proposal (default: the only one)")
-    p.add_argument("--min-coverage", type=float, default=0.5,
+    p.add_argument("--min-coverage", type=_finite, default=0.5,
                    help="the chosen box is the densest with at least this coverage")
-    p.add_argument("--peel-alpha", type=float, default=0.05, help="share peeled per PRIM step")
-    p.add_argument("--mass-min", type=float, default=0.05,
+    p.add_argument("--peel-alpha", type=_finite, default=0.05, help="share peeled per PRIM step")
+    p.add_argument("--mass-min", type=_finite, default=0.05,
                    help="smallest box (and CART leaf), as a share of runs")
-    p.add_argument("--out", type=Path,
+    p.add_argument("--out", type=_path,
                    help="where to write (default: RESULTS/discovery_<outcome>)")
 
-    p = sub.add_parser("dashboard", help="the interactive Solara dashboard (127.0.0.1 by default)")
+    p = add("dashboard", help="the interactive Solara dashboard (127.0.0.1 by default)")
     from sim.dashboard.server import configure_parser
 
     configure_parser(p)
 
-    p = sub.add_parser("bench", help="time the baseline and the kernel against the agent loop")
+    p = add("bench", help="time the baseline and the kernel against the agent loop")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    p.add_argument("--repeats", type=int, default=5, help="baseline runs (median reported)")
-    p.add_argument("--reference-cap", type=int, default=None,
+    p.add_argument("--sizes", type=REPS, nargs="+", default=[1_000, 10_000, 100_000])
+    p.add_argument("--repeats", type=REPS, default=5, help="baseline runs (median reported)")
+    p.add_argument("--reference-cap", type=REPS, default=None,
                    help="time the agent loop on at most this many agents (default: all)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; returns its exit status (argument errors included, as 2)."""
     try:
-        return COMMANDS[args.command](args)
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad argument (argparse printed why)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT
+    changes = {name: value for change in args.limit or () for name, value in change.items()}
+    try:
+        with limits.raised(**changes):
+            return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
+        return EXIT_INPUT
+    except BrokenPipeError:  # output piped into `head`
         return 0
+    except OSError as exc:
+        print(f"error: {os_problem(exc)}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        import traceback
+
+        from sim.version import MODEL_VERSION
+
+        traceback.print_exc()
+        print(f"\nThis is a bug in cybernorms (model version {MODEL_VERSION}), not a problem "
+              "with your input. Please report it to the cybernorms developers with the "
+              "command you ran and the traceback above.", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

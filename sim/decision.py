@@ -40,10 +40,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 
 from sim.scenario.spec import TERMS
 from sim.world.arrays import World, sparse_row
+
+#: the terms that depend on a proposal's text (content and bindingness)
+TEXT_TERMS = ("align", "cost")
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -52,20 +56,83 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
-    """(align, cost), which change only when interests or salience do.
+#: actor x text x dimension cells per block of the direct burden (bounds its memory)
+TEXT_BLOCK = 1 << 21
+#: up to this many texts the burden is summed directly (the world's own proposals);
+#: a larger batch (a negotiation round's candidates) goes by the values each dimension takes
+DIRECT_TEXTS = 64
 
-    Cached on the world; events and writes through agent views clear the cache
-    (`World.interests_changed`).
+
+def text_terms(x: np.ndarray, s: np.ndarray, y: np.ndarray, bindingness: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(align, cost) of the actors with interests `x` and salience `s` (A, D) for the texts
+    `y` (C, D) of bindingness (C,), as (A, C) arrays: the proposals of a world, or the
+    candidate texts of a negotiation round, in one computation."""
+    align = _safe_divide((s * x) @ y.T, s @ np.abs(y).T)
+    burden = _burden(x, s, y) if len(y) <= DIRECT_TEXTS else _burden_by_values(x, s, y)
+    return align, bindingness * burden
+
+
+def _demand(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """s max(0, |y| - sign(y) x) for y != 0 (0 elsewhere), broadcast: how far a text's
+    demand exceeds what an actor would do anyway, weighted by salience."""
+    return s * np.maximum(np.abs(y) - np.sign(y) * x, 0.0) * (y != 0)
+
+
+def _burden(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(A, C) summed over dimensions cell by cell, texts taken in blocks so that the
+    (A, block, D) array stays small (the blocking does not change a digit)."""
+    burden = np.empty((x.shape[0], y.shape[0]))
+    block = max(1, TEXT_BLOCK // max(1, x.shape[0] * x.shape[1]))
+    for first in range(0, y.shape[0], block):
+        texts = slice(first, first + block)
+        burden[:, texts] = _demand(x[:, None, :], s[:, None, :], y[None, texts]).sum(axis=2)
+    return burden
+
+
+def _burden_by_values(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(A, C) as `_burden`, for many texts that share few values per dimension: each
+    actor's demand for each distinct value (A, K), then a sparse (C, K) selection of one
+    value per text and dimension, summed in one product."""
+    tables, picks, offset = [], [], 0
+    for d in range(y.shape[1]):
+        values, index = np.unique(y[:, d], return_inverse=True)
+        tables.append(_demand(x[:, d, None], s[:, d, None], values[None, :]))
+        picks.append(index + offset)
+        offset += len(values)
+    n_texts, n_dims = y.shape
+    select = sparse.csr_matrix(
+        (np.ones(n_texts * n_dims), np.column_stack(picks).ravel(),
+         np.arange(0, n_texts * n_dims + 1, n_dims)), shape=(n_texts, offset))
+    return np.asarray((select @ np.hstack(tables).T).T)
+
+
+def static_terms(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """(align, cost), which change only when interests, salience or texts do.
+
+    Cached on the world; events, revisions of a text, moving positions and writes
+    through agent views clear the cache (`World.interests_changed`).
     """
     if world.static_cache is None:
-        x, s, y = world.interests, world.salience, world.content
-        align = _safe_divide((s * x) @ y.T, s @ np.abs(y).T)
-        # (N, P, D): how far each text's demand exceeds what each actor would do anyway
-        demanded = np.abs(y)[None] - np.sign(y)[None] * x[:, None, :]
-        burden = (s[:, None, :] * np.maximum(demanded, 0.0) * (y != 0)[None]).sum(axis=2)
-        world.static_cache = (align, world.bindingness * burden)
+        world.static_cache = text_terms(world.interests, world.salience, world.content,
+                                        world.bindingness)
     return world.static_cache
+
+
+def text_utility(world: World, p: int, rows: np.ndarray, content: np.ndarray,
+                 bindingness: np.ndarray) -> np.ndarray:
+    """(len(rows), C): utility of signing proposal p for the actors `rows` if its text were
+    each of the C candidate `content` rows (bindingness (C,)), everything else as it
+    stands: the batched kernel of a negotiation round."""
+    coefficients = world.coefficients[:, rows]
+    rest = np.zeros(len(rows))
+    shape = (len(rows), len(world.proposal_ids))
+    for t, term in enumerate(_terms(world, rows, coefficients != 0)):
+        if TERMS[t] not in TEXT_TERMS:
+            rest += coefficients[t] * np.broadcast_to(term, shape)[:, p]
+    align, cost = text_terms(world.interests[rows], world.salience[rows], content, bindingness)
+    a, g = (coefficients[TERMS.index(term)][:, None] for term in TEXT_TERMS)
+    return rest[:, None] + a * align + g * cost  # g carries the sign of cost (-1)
 
 
 def signals(world: World) -> np.ndarray:
@@ -246,14 +313,8 @@ def reference_momentum(world: World, p: int) -> float:
     return legitimacy
 
 
-def reference_terms(world: World, i: int, p: int, momentum: float | None = None
-                    ) -> dict[str, float]:
-    """Raw term values for actor i and proposal p, computed plainly.
-
-    `momentum` is the same for every actor; a per-agent loop passes the value it
-    computed once this step (as a Mesa model computes a global once per step).
-    """
-    x, s, y = world.interests[i], world.salience[i], world.content[p]
+def reference_text_terms(x, s, y, bindingness: float) -> tuple[float, float]:
+    """(align, cost) of one actor (interests x, salience s) for one text y, plainly."""
     agree = weight = burden = 0.0
     for d in range(len(y)):
         if y[d] == 0:
@@ -262,7 +323,19 @@ def reference_terms(world: World, i: int, p: int, momentum: float | None = None
         weight += s[d] * abs(y[d])
         demanded = abs(y[d]) - math.copysign(1.0, y[d]) * x[d]  # beyond what i would do
         burden += s[d] * max(0.0, demanded)
-    align = agree / weight if weight > 0 else 0.0
+    return (agree / weight if weight > 0 else 0.0), bindingness * burden
+
+
+def reference_terms(world: World, i: int, p: int, momentum: float | None = None,
+                    text: tuple[np.ndarray, float] | None = None) -> dict[str, float]:
+    """Raw term values for actor i and proposal p, computed plainly.
+
+    `momentum` is the same for every actor; a per-agent loop passes the value it
+    computed once this step (as a Mesa model computes a global once per step).
+    `text` (content, bindingness) stands in for p's text: a negotiation's candidate.
+    """
+    y, bindingness = (world.content[p], world.bindingness[p]) if text is None else text
+    align, cost = reference_text_terms(world.interests[i], world.salience[i], y, bindingness)
 
     neighbours, ties = sparse_row(world.network, i)
     signed_ties = could_ties = 0.0
@@ -299,7 +372,7 @@ def reference_terms(world: World, i: int, p: int, momentum: float | None = None
                 if world.signed[i, q])
     return {
         "align": align,
-        "cost": world.bindingness[p] * burden,
+        "cost": cost,
         "peers": peers,
         "leader": leader,
         "momentum": reference_momentum(world, p) if momentum is None else momentum,
@@ -314,13 +387,15 @@ def reference_terms(world: World, i: int, p: int, momentum: float | None = None
     }
 
 
-def utility_terms(world: World, i: int, p: int, momentum: float | None = None
-                  ) -> dict[str, float]:
+def utility_terms(world: World, i: int, p: int, momentum: float | None = None,
+                  text: tuple[np.ndarray, float] | None = None) -> dict[str, float]:
     """Each term's contribution to U for actor i and proposal p (they sum to U)."""
-    raw = reference_terms(world, i, p, momentum)
+    raw = reference_terms(world, i, p, momentum, text)
     return {term: float(world.coefficients[t, i]) * raw[term] for t, term in enumerate(TERMS)}
 
 
-def reference_utility(world: World, i: int, p: int, momentum: float | None = None) -> float:
-    """U for actor i and proposal p: the per-agent reference of `utility`."""
-    return math.fsum(utility_terms(world, i, p, momentum).values())
+def reference_utility(world: World, i: int, p: int, momentum: float | None = None,
+                      text: tuple[np.ndarray, float] | None = None) -> float:
+    """U for actor i and proposal p (or p with the candidate `text`): the per-agent
+    reference of `utility` and `text_utility`."""
+    return math.fsum(utility_terms(world, i, p, momentum, text).values())

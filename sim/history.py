@@ -33,9 +33,9 @@ class History:
         self._gdp = world.attributes["gdp_usd_2018"][states]
         self._gdp_share = self._gdp / self._gdp.sum()
         blocs = world.bloc[states]
-        self._bloc_onehot = np.stack(
-            [blocs == code for code in range(len(world.bloc_ids))], axis=1
-        ).astype(float).reshape(len(blocs), len(world.bloc_ids))
+        # (states x blocs); a scenario may have no blocs at all
+        self._bloc_onehot = (blocs[:, None] == np.arange(len(world.bloc_ids))[None, :]
+                             ).astype(float)
         self.steps: list[int] = []
         self.signers: list[np.ndarray] = []
         self.opposers: list[np.ndarray] = []
@@ -85,7 +85,7 @@ class History:
             columns[f"signers_{kind}"] = signers[:, k]
         for k, kind in enumerate(KINDS):
             columns[f"opposers_{kind}"] = opposers[:, k]
-        blocs = np.stack(self.bloc_signers).reshape(n_steps * n_props, -1)
+        blocs = np.stack(self.bloc_signers).reshape(n_steps * n_props, len(world.bloc_ids))
         for b, bloc in enumerate(world.bloc_ids):
             columns[f"state_signers_{bloc}"] = blocs[:, b].astype(np.int64)
         columns["share_states"] = np.stack(self.share_states).ravel()

@@ -1,9 +1,10 @@
 """NormDiplomacyModel: the schedule of cyber-norm diplomacy, one step at a time.
 
 A step (a week in the baseline) is: scheduled events change actors; proposals due
-are launched (the sponsor signs); outreach campaigns press their targets; actors
-decide (sign, withdraw, or come to oppose); scheduled UN votes are held; the step is
-recorded. Decisions are synchronous: all read the world as it stood before anyone
+are launched (the sponsor signs); outreach campaigns press their targets; sponsors
+who negotiate consult and may revise their texts; actors decide (sign, withdraw, or
+come to oppose); scheduled UN votes are held; positions move (if the scenario lets
+them); the step is recorded. Decisions are synchronous: all read the world as it stood before anyone
 decided this step, so the vectorised kernel and the per-agent rule agree exactly.
 """
 
@@ -29,6 +30,8 @@ from sim.decision import (
     vote_probabilities,
 )
 from sim.history import History
+from sim.negotiation import hold_round, open_talks
+from sim.positions import Trajectories, move_positions
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
 from sim.scenario.spec import TERMS, ScenarioSpec
 from sim.world.build import build_world, seed_streams
@@ -134,6 +137,9 @@ class NormDiplomacyModel(mesa.Model):
         self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events.values()]
         checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
         self.history = History(self.world, checkpoints)
+        self.talks = open_talks(self.world)
+        self.trajectories = Trajectories(self.world, self.spec.positions)
+        self.trajectories.record(0)
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
 
     @staticmethod
@@ -171,9 +177,12 @@ class NormDiplomacyModel(mesa.Model):
         self.apply_events()
         self.launch_proposals()
         self.run_outreach()
+        self.negotiate()
         self.decide()
         self.hold_votes()
+        self.move_positions()
         self.history.record(self.steps)
+        self.trajectories.record(self.steps)
         self.datacollector.collect(self)
         if self.steps >= self.last_step:
             self.running = False
@@ -218,6 +227,19 @@ class NormDiplomacyModel(mesa.Model):
                 elapsed = self.steps - campaign.start
                 strength = campaign.budget * math.exp(-campaign.decay * elapsed)
                 world.outreach[:, campaign.proposal] += strength * campaign.target
+
+    def negotiate(self) -> None:
+        """Sponsors hold the consultation rounds due this step and may revise their texts."""
+        for talks in self.talks:
+            if self.world.launched[talks.proposal]:
+                for _ in range(talks.schedule.get(self.steps, 0)):
+                    hold_round(self.world, talks, self.steps, self.seed,
+                               self.spec.behaviour.temperature)
+
+    def move_positions(self) -> None:
+        """Socialisation and persuasion move interests (nothing runs at rate 0)."""
+        if self.spec.positions.moving:
+            move_positions(self.world, self.spec.positions)
 
     def utilities(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Utilities now of the actors `rows` (default all): by the kernel, or by every

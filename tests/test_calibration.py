@@ -267,7 +267,9 @@ def test_calibration_writes_fit_tables_best_yaml_and_figure(calibrated):
 
 def test_calibration_logs_each_stage(calibrated):
     _, _, lines = calibrated
-    assert lines[0] == "explore: 6 candidates x 2 replications"
+    # the run count first: (5 + 1) x 2 explore + 1 x (3 + 1) x 2 refine + 2 final = 22
+    assert lines[0].startswith("calibration: 22 runs; 22 runs at about ")
+    assert lines[1] == "explore: 6 candidates x 2 replications"
     assert any(line.startswith("refine 1: 4 candidates x 2 replications") for line in lines)
     assert lines[-1] == "final fit of the best candidate with 2 replications"
 

@@ -188,10 +188,12 @@ def replicates(tmp_path_factory):
 
 
 def test_replicates_write_every_table_and_manifest(replicates):
-    """--out writes the four tables, signing_probability, manifest.json and scenario.yaml."""
+    """--out writes the run record's tables (texts and trajectories empty here),
+    signing_probability, manifest.json and scenario.yaml."""
     out, stdout = replicates
     names = {p.name for p in out.iterdir()}
     assert names == {"steps.parquet", "actors.parquet", "votes.parquet", "metrics.parquet",
+                     "texts.parquet", "trajectories.parquet",
                      "signing_probability.parquet", "manifest.json", "scenario.yaml"}
     assert f"tables written to {out}/" in stdout
     assert "runs: 3 (mean [2.5%, 97.5%] over runs)" in stdout

@@ -273,7 +273,7 @@ def test_unknown_metric_suggests_the_closest(tmp_path):
     (["--replications", "0"], "--replications"),
     (["--at", "999"], "--at: got '999'"),
     (["--proposal", "nope"], "--proposal: got 'nope'"),
-    (["--workers", "0"], "--workers: got 0"),
+    (["--workers", "0"], "--workers: got '0'"),
     (["--spec", "/nonexistent/design.yaml"], "/nonexistent/design.yaml: --spec: expected an "
                                              "existing design file"),
 ])

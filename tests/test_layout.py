@@ -109,7 +109,8 @@ def test_the_core_does_not_reach_up_into_studies_outputs_or_the_dashboard():
     """scenario -> world -> model -> runs -> studies -> outputs -> dashboard: a layer imports
     only from layers below it (the CLI and the benchmark sit on top of everything)."""
     order = ["sim.errors", "sim.version", "sim.data", "sim.scenario", "sim.world",
-             "sim.decision", "sim.agents", "sim.history", "sim.metrics", "sim.model",
+             "sim.decision", "sim.negotiation", "sim.positions", "sim.agents", "sim.history",
+             "sim.metrics", "sim.model",
              "sim.runs", "sim.studies", "sim.outputs", "sim.dashboard"]
 
     def layer(module: str) -> int | None:

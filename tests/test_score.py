@@ -106,13 +106,14 @@ def test_balanced_accuracy_with_one_class_uses_the_defined_rate():
 
 def test_probability_per_actor_is_the_share_of_runs_signed(results, actors, tmp_path):
     """Each named actor's probability (by the last step) is the share of the 6 runs in
-    which it had signed, computed here from the actors table."""
-    rows = [{"actor": a, "proposal": p, "signed": 1} for a in NAMED for p in ("call", "code")]
+    which it had signed, computed here from the actors table (firms only on `call`: `code`
+    is open to states)."""
+    pairs = [(a, "call") for a in NAMED] + [(a, "code") for a in STATES]
+    rows = [{"actor": a, "proposal": p, "signed": 1} for a, p in pairs]
     result = score(results, observed(tmp_path, rows))
     got = result.signatures.set_index(["actor", "proposal"])["probability"]
-    for actor in NAMED:
-        for proposal in ("call", "code"):
-            assert got[(actor, proposal)] == share_signed_by(actors, actor, proposal, 20)
+    for actor, proposal in pairs:
+        assert got[(actor, proposal)] == share_signed_by(actors, actor, proposal, 20)
     assert (result.signatures["by"] == "end").all()
     assert (result.signatures["error"] ==
             result.signatures["probability"] - result.signatures["observed"]).all()
@@ -122,11 +123,10 @@ def test_perfect_forecaster_scores_brier_0_and_auc_1(results, actors, tmp_path):
     """Observed = what the runs agree on (actors whose probability is 0 or 1, at least one
     of each): Brier 0, AUC 1, balanced accuracy 1, no false positives or negatives."""
     rows = []
-    for actor in NAMED:
-        for proposal in ("call", "code"):
-            p = share_signed_by(actors, actor, proposal, 20)
-            if p in (0.0, 1.0):
-                rows.append({"actor": actor, "proposal": proposal, "signed": int(p)})
+    for actor, proposal in [(a, "call") for a in NAMED] + [(a, "code") for a in STATES]:
+        p = share_signed_by(actors, actor, proposal, 20)
+        if p in (0.0, 1.0):
+            rows.append({"actor": actor, "proposal": proposal, "signed": int(p)})
     by_proposal = pd.DataFrame(rows).groupby("proposal")["signed"].nunique()
     assert (by_proposal == 2).any(), "the tiny runs should agree on signers and non-signers"
     result = score(results, observed(tmp_path, rows))

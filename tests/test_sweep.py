@@ -289,25 +289,18 @@ def test_resume_recomputes_failed_runs(tmp_path, failing_point, monkeypatch):
     assert result.manifest["runs_failed"] == 0
 
 
-class _DescendingNames:
-    """Stands in for the uuid module: each new shard name sorts before the previous one
-    (and before the random names already on disk)."""
-
-    def __init__(self):
-        self.counter = 16**6
-
-    def uuid4(self):
-        self.counter -= 1
-        return type("U", (), {"hex": f"{self.counter:012x}"})()
-
-
+@pytest.mark.parametrize("order", ["sorted", "reversed"])
 def test_resumed_run_that_now_succeeds_counts_as_ok_whatever_the_shard_names(
-        tmp_path, failing_point, monkeypatch, reference):
-    """The latest outcome of a run wins, not the alphabetically last shard."""
+        tmp_path, failing_point, monkeypatch, reference, order):
+    """The latest outcome of a run wins, whatever order the shards are read in."""
+    import sim.studies.results as results
+
     out = tmp_path / "out"
     quiet_sweep(GRID, out)
     monkeypatch.undo()
-    monkeypatch.setattr("sim.studies.results.uuid", _DescendingNames())
+    original = results._shards
+    if order == "reversed":
+        monkeypatch.setattr(results, "_shards", lambda d, t: original(d, t)[::-1])
     result = quiet_sweep(GRID, out, resume=True)
     assert (result.runs["status"] == "ok").all()
     assert_frame_equal(result.metrics, reference.metrics)
@@ -384,7 +377,7 @@ def test_orphan_metrics_shards_are_ignored(tmp_path, reference):
 def test_compact_merges_shards_without_changing_results(tmp_path, monkeypatch):
     """Before compaction every task has its shards; compact() leaves one per table and
     load_results gives the same frames."""
-    monkeypatch.setattr(sim.studies.sweep, "compact", lambda directory: None)
+    monkeypatch.setattr(sim.studies.sweep, "compact", lambda directory, record: [])
     spec = experiment_copy(tmp_path, batch=1, keep_steps=True)
     out = tmp_path / "out"
     before = quiet_sweep(spec, out)
@@ -399,19 +392,35 @@ def test_compact_merges_shards_without_changing_results(tmp_path, monkeypatch):
 
 
 def test_write_shard_writes_the_runs_shard_last(tmp_path, monkeypatch):
-    """metrics before runs, under one name: a crash in between leaves only an orphan."""
+    """metrics and steps before runs: a crash in between leaves only orphans; the runs
+    shard records the name, checksum and row count of the shards it commits, and every
+    shard is named by its own checksum."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from sim.runs.store import file_sha256
+
     order = []
-    real = sim.studies.results.write_table
+    real = sim.studies.results.pq.write_table
 
-    def recording(path, frame, writer=None):
-        order.append(Path(path).parent.name)
-        return real(path, frame, writer)
+    def recording(table, where):
+        order.append(Path(where).parent.name)
+        return real(table, where)
 
-    monkeypatch.setattr(sim.studies.results, "write_table", recording)
-    frame = pd.DataFrame({"run_id": ["a"], "value": [1.0]})
-    name = write_shard(tmp_path, {"runs": frame, "metrics": frame, "steps": frame})
+    monkeypatch.setattr(sim.studies.results.pq, "write_table", recording)
+    frame = pd.DataFrame({"run_id": ["a", "b"], "value": [1.0, 2.0]})
+    entries = write_shard(tmp_path, {"runs": frame, "metrics": frame, "steps": frame})
+    monkeypatch.undo()
     assert order == ["metrics", "steps", "runs"]
-    assert all((tmp_path / t / name).is_file() for t in ("runs", "metrics", "steps"))
+    assert [e["name"].split("/")[0] for e in entries] == ["metrics", "steps", "runs"]
+    for entry in entries:
+        path = tmp_path / entry["name"]
+        assert file_sha256(path) == entry["sha256"]
+        assert path.stem == f"part-{entry['sha256'][:32]}" and entry["rows"] == 2
+    runs = tmp_path / entries[-1]["name"]
+    committed = json.loads(pq.read_schema(runs).metadata[b"cybernorms.shards"])
+    assert committed == entries[:2]
 
 
 # --- interruption -----------------------------------------------------------------------
@@ -554,9 +563,9 @@ def _streaming_peak(spec: Path, out: Path, monkeypatch) -> int:
         real_update(self, done, failed)
         gc.collect()
 
-    def compact_(directory):
+    def compact_(directory, record):
         seen["peak"] = tracemalloc.get_traced_memory()[1]
-        real_compact(directory)
+        return real_compact(directory, record)
 
     monkeypatch.setattr(sim.studies.sweep.Progress, "update", update)
     monkeypatch.setattr(sim.studies.sweep, "compact", compact_)

@@ -214,7 +214,10 @@ def cross_validated():
 
 def test_calibration_fits_per_state_outcomes_and_cross_validates(cross_validated):
     result, lines = cross_validated
-    assert lines[0].startswith("cmaes: 2 generations x 4 candidates x 2 replications")
+    # the run count first: (2 x 4 + 1) x 2 searched + 4 fit + 4 per state, and per fold
+    # (2 folds) a search and a forecast: 18 + 8 + 2 x (18 + 4) = 70
+    assert lines[0].startswith("calibration: 70 runs; 70 runs at about ")
+    assert lines[1].startswith("cmaes: 2 generations x 4 candidates x 2 replications")
     search = result["search"]
     assert {"aggregate", "per_state", "prior"} <= set(search.columns)
     assert (search["per_state"] > 0).all()

@@ -39,6 +39,7 @@ from sim.dashboard.sidebar import (
     SettingsPanels,
     week_line,
 )
+from sim.dashboard.texts_view import TextView
 from sim.dashboard.widgets import Address, DownloadButton
 from sim.errors import InputError
 from sim.model import NormDiplomacyModel
@@ -186,6 +187,7 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
     shown = player.recording.at(week_value) if week_value is not None and \
         week_value < latest.step else latest
     steps = player.recording.steps_until(latest.step)
+    history = player.recording.frames[: shown.step + 1]  # the frames up to the week shown
     row = selected.value
     if not 0 <= row < world.n_actors:
         sponsor = int(world.sponsor[world.proposal_ids.index(pid)])
@@ -305,7 +307,7 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
                     solara.ToggleButtonsSingle(value=pid, values=world.proposal_ids,
                                                on_value=focus.set, dense=True)
             LiveRun(world, shown, steps, latest.step, pid, row, selected.set,
-                    names_json, probabilities, colour_mode)
+                    names_json, probabilities, colour_mode, history)
         with solara.lab.Tab("Signatories", icon_name="mdi-table"):
             SignersTable(shown, pid)
         with solara.lab.Tab("Compare scenarios", icon_name="mdi-compare-horizontal"):
@@ -315,6 +317,9 @@ def Dashboard(model: NormDiplomacyModel | solara.Reactive[NormDiplomacyModel],
                         else None, job_changed)
         with solara.lab.Tab("Export", icon_name="mdi-download"):
             ExportView(player, shown, steps, pid, colour_mode.value, probabilities)
+        # last, so the other tabs keep their places (and their addresses)
+        with solara.lab.Tab("Text", icon_name="mdi-file-document-edit-outline"):
+            TextView(history, pid)
 
 
 def _probabilities(job: Job | None) -> dict:

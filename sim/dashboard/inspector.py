@@ -8,7 +8,7 @@ while it steps, and whether or not the model has built its Mesa agents.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import solara
@@ -23,7 +23,9 @@ from sim.dashboard.figures import (
     date_label,
     status_codes,
 )
+from sim.dashboard.frames import Frame
 from sim.dashboard.glossary import meaning
+from sim.dashboard.texts_view import trajectory_html
 from sim.dashboard.widgets import ActorSearch, escape
 from sim.decision import utility_terms
 from sim.scenario.spec import KINDS, TERMS
@@ -113,8 +115,9 @@ def attributes_table(world: World, row: int) -> str:
 
 @solara.component
 def Inspector(world: World, pid: str, row: int, on_select: Callable[[int], None],
-              names_json: str, when: str):
-    """One actor: who it is, where it stands, and the terms of its utility of signing."""
+              names_json: str, when: str, frames: Sequence[Frame] = ()):
+    """One actor: who it is, where it stands, the terms of its utility of signing, and
+    (given the frames up to the week shown) the course of its interests."""
     p = world.proposal_ids.index(pid)
     ActorSearch(names_json=names_json, value=row, event_select=on_select)
     kind = KINDS[world.kind[row]]
@@ -138,4 +141,6 @@ def Inspector(world: World, pid: str, row: int, on_select: Callable[[int], None]
         solara.HTML(tag="div", unsafe_innerHTML=terms_table(
             world, row, p, terms, verdict(sum(terms.values()), float(world.threshold[row]),
                                           float(world.hysteresis[row]), code == SIGNED)))
+    if frames:
+        solara.HTML(tag="div", unsafe_innerHTML=trajectory_html(frames, row))
     solara.HTML(tag="div", unsafe_innerHTML=attributes_table(world, row))

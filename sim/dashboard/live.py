@@ -5,7 +5,7 @@ the time charts, all drawn from one frame (the week shown) of the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -206,9 +206,10 @@ def CoverageCharts(steps: pd.DataFrame, spec: ScenarioSpec, world: World, cursor
 @solara.component
 def LiveRun(base: World, frame: Frame, steps: pd.DataFrame, latest: int, pid: str, row: int,
             on_select: Callable[[int], None], names_json: str, probabilities: dict,
-            colour_by: solara.Reactive[str]):
+            colour_by: solara.Reactive[str], frames: Sequence[Frame] = ()):
     """The live tab at the week `frame` shows (charts run to `latest`, the cursor marks
-    the week shown when it is an earlier one)."""
+    the week shown when it is an earlier one); `frames` up to it feed the inspector's
+    interest trajectory."""
     view, set_view = solara.use_state(WORLD_MAP)
     modes = [STANCE, BLOC, SIGNING_DATE, *probabilities]
     mode = colour_by.value if colour_by.value in modes else STANCE
@@ -242,7 +243,7 @@ def LiveRun(base: World, frame: Frame, steps: pd.DataFrame, latest: int, pid: st
         with (solara.Card(margin=0, classes=["cn-inspector"]),
               Guarded("The inspector", (frame.step, row))):
             Inspector(world, pid, row, on_select, names_json,
-                      f"as of {date_label(frame.date)} (week {frame.step})")
+                      f"as of {date_label(frame.date)} (week {frame.step})", frames)
     with (solara.Card(margin=0, style={"margin-top": "12px"}),
           Guarded("The coverage charts", latest)):
         CoverageCharts(steps, spec, base, cursor)

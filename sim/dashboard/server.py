@@ -115,11 +115,15 @@ def main(args: argparse.Namespace) -> int:
         file_spec(args.scenario)  # a bad scenario fails here, with file and field named
     if not assets_ready():
         return 1
+    import click
     from solara.__main__ import run
 
     options = [str(APP), "--host", args.host, "--port", str(args.port), "--production",
                "--theme-loader", "plain", "--open" if args.open else "--no-open"]
-    run.main(args=options, standalone_mode=False)
+    try:
+        run.main(args=options, standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C is how a server stops
+        print("\ndashboard stopped", file=sys.stderr)
     return 0
 
 

@@ -7,16 +7,18 @@ broken table; the `provisional` column lists values that were estimated.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim import limits
 from sim.errors import InputError, problem
 
 #: 0/1 columns every state roster has: memberships (usable in `member_of`). A roster may
@@ -86,25 +88,49 @@ class Table:
             return self.derived[name]
         return self.frame[name].to_numpy(float)
 
+    def distinct(self, column: str) -> frozenset:
+        """The distinct values of a column, computed once per table (every scenario of a
+        sweep checks its references against them)."""
+        cache = self.__dict__.setdefault("_distinct", {})
+        if column not in cache:
+            cache[column] = frozenset(self.frame[column])
+        return cache[column]
+
+    @cached_property
+    def slugs(self) -> frozenset[str]:
+        """Actor ids of a named table's rows (computed once: every scenario of a sweep
+        checks its references against them)."""
+        return frozenset(slug(name) for name in self.frame["name"])
+
 
 def locate(name_or_path: str, base_dir: Path | None = None) -> Path:
     """Resolve a packaged table name (``states_2018``) or a path relative to `base_dir`."""
-    packaged = resources.files("sim") / "data" / f"{name_or_path}.csv"
-    if "/" not in name_or_path and not name_or_path.endswith(".csv") and packaged.is_file():
-        return Path(str(packaged))
+    packaged = _packaged(name_or_path)
+    if packaged is not None:
+        return packaged
     path = Path(name_or_path)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return path
 
 
+@lru_cache(maxsize=64)
+def _packaged(name: str) -> Path | None:
+    if "/" in name or name.endswith(".csv"):
+        return None
+    packaged = resources.files("sim") / "data" / f"{name}.csv"
+    return Path(str(packaged)) if packaged.is_file() else None
+
+
 def _read(path: Path, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(problem(path, "", f"an existing {what} CSV file (or a packaged name)"))
+    text = limits.decode(limits.read_file(path, f"{what} CSV file", "table_bytes"), path,
+                         what=f"{what} CSV file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(problem(path, "", f"a readable UTF-8 CSV file ({exc})")) from exc
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(problem(path, "", f"a readable CSV file ({exc})")) from exc
 
 
 def _require(frame, path, columns) -> list:

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.outputs.palette import GRID, bloc_color, series_color, series_dash  # noqa: E402
@@ -123,11 +124,14 @@ def coverage_curves(runs: dict[str, pd.DataFrame] | pd.DataFrame, proposal: str)
 
 def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
     """Kaplan-Meier P(signed by date) per kind; one line and 95% band per scenario."""
-    mine = curves[curves["proposal"] == proposal]
-    kinds = [k for k in KINDS if k in set(mine["kind"])]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(3.4 * len(kinds), 3.2),
+    mine = curves[curves["proposal"] == proposal] if len(curves) else curves
+    kinds = [k for k in KINDS if k in set(mine.get("kind", ()))]
+    fig, axes = plt.subplots(1, max(len(kinds), 1), figsize=(3.4 * max(len(kinds), 1), 3.2),
                              constrained_layout=True, squeeze=False)
-    for ax, kind in zip(axes[0], kinds, strict=True):
+    if not kinds:  # nobody signed in any run: no event to draw a curve from
+        axes[0][0].text(0.5, 0.5, "no actor signed in any run", ha="center",
+                        transform=axes[0][0].transAxes)
+    for ax, kind in zip(axes[0][:len(kinds)], kinds, strict=True):
         for i, (label, curve) in enumerate(mine[mine["kind"] == kind].groupby("scenario",
                                                                             sort=False)):
             ax.step(curve["date"], curve["signed"], where="post", label=label, **_style(i))
@@ -137,18 +141,25 @@ def time_to_signing_curves(curves: pd.DataFrame, proposal: str):
         ax.set_ylim(0, 1)
         _dates_axis(ax)
     axes[0][0].set_ylabel("P(signed by date)")
-    axes[0][0].legend(fontsize=8, frameon=False)
+    if kinds:
+        axes[0][0].legend(fontsize=8, frameon=False)
     return fig
 
 
 def sufficiency_curves(table: pd.DataFrame, proposal: str):
     """CI half-width of each outcome against replications (log-log, 1/sqrt(n) guide)."""
     mine = table[table["proposal"] == proposal]
+    # an outcome whose mean is 0 has no relative width; where every run agrees it is 0
+    shown = mine[np.isfinite(mine["relative_half_width"].to_numpy(float))]
     fig, ax = plt.subplots(figsize=(4.8, 3.4), constrained_layout=True)
-    for i, (metric, group) in enumerate(mine.groupby("metric", sort=False)):
+    for i, (metric, group) in enumerate(shown.groupby("metric", sort=False)):
         ax.plot(group["replications"], group["relative_half_width"], label=metric, **_style(i))
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    if (shown["relative_half_width"] > 0).any():
+        ax.set_yscale("log")
+    if shown.empty:
+        ax.text(0.5, 0.5, "no outcome varies between runs", transform=ax.transAxes,
+                ha="center")
     ax.set_xlabel("replications (runs)")
     ax.set_ylabel("95% CI half-width / mean")
     ax.grid(True, which="both", color=GRID, linewidth=0.6)

@@ -27,7 +27,7 @@ from sim.outputs.plots import (
 from sim.outputs.tables import paper_table, to_markdown, write_tables
 from sim.runs.runner import spec_for
 from sim.runs.store import provenance, write_json, write_table, write_text
-from sim.studies.comparison import Comparison, mean_interval
+from sim.studies.comparison import HOLM_FAMILY, Comparison, mean_interval
 from sim.studies.experiment import SAMPLED, SENSITIVITY
 from sim.studies.results import SweepResult
 
@@ -52,7 +52,7 @@ def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
         write_tables(paper_table(comparison.table, at), out / f"table_{name}",
                      f"Outcomes {'at the last step' if at == 'end' else f'on {at}'}: mean with "
                      f"95% CI, 90% spread of runs, and paired difference from {reference} "
-                     f"(Holm-adjusted p). {provenance}", f"tab:compare-{name}")
+                     f"(p {HOLM_FAMILY}). {provenance}", f"tab:compare-{name}")
     written = []
     proposals = list(dict.fromkeys(comparison.steps["proposal"]))
     runs = {label: comparison.steps[comparison.steps["scenario"] == label]

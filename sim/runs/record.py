@@ -1,4 +1,5 @@
-"""The record of a run: its tidy tables (steps, actors, votes, metrics), and files.
+"""The record of a run: its tidy tables (steps, actors, votes, metrics, texts,
+trajectories), and files.
 
 Every row carries the run id and the integer seed that reproduces it (see docs/ODD.md
 "Observation"); `write_runs` stores the tables of one or more runs with a manifest
@@ -15,8 +16,16 @@ import pandas as pd
 
 from sim.metrics import checkpoint_label
 from sim.model import VOTE_CODES, NormDiplomacyModel
+from sim.negotiation import drafted_round
 from sim.runs.store import provenance, write_json, write_table, write_text
 from sim.scenario.spec import ScenarioSpec
+
+#: the tables of a run record, as files `<name>.parquet`
+TABLES = ("steps", "actors", "votes", "metrics", "texts", "trajectories")
+TEXT_COLUMNS = ["proposal", "round", "step", "date", "dimension", "content", "previous",
+                "drafted", "conceded", "consulted", "candidates", "support",
+                "support_before", "distance", "objective", "withdrawals"]
+TRAJECTORY_COLUMNS = ["actor_id", "name", "step", "date", "dimension", "interest"]
 
 
 @dataclass
@@ -28,6 +37,8 @@ class RunRecord:
         seed: the integer seed (`cybernorms run --seed` reproduces the run).
         scenario: the resolved ScenarioSpec.
         steps, actors, votes, metrics: tidy tables, every row with run_id and seed.
+        texts: each negotiated text per round and dimension (empty without negotiation).
+        trajectories: interests of the recorded actors per step and dimension.
         timings: seconds spent building and running.
     """
 
@@ -38,11 +49,12 @@ class RunRecord:
     actors: pd.DataFrame
     votes: pd.DataFrame
     metrics: pd.DataFrame
+    texts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trajectories: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"steps": self.steps, "actors": self.actors, "votes": self.votes,
-                "metrics": self.metrics}
+        return {name: getattr(self, name) for name in TABLES}
 
     def write(self, out: str | Path) -> Path:
         return write_runs([self], out)
@@ -86,6 +98,7 @@ def actors_table(model: NormDiplomacyModel) -> pd.DataFrame:
             "signed_step": signed_step,
             "signed_date": _dates(world, signed_step),
             "withdrawn_step": withdrawn,
+            "withdrawn_cause": withdrawal_causes(model, p),
             "opposed": world.opposed[:, p],
         })
         for when in model.spec.report.checkpoints:
@@ -95,6 +108,68 @@ def actors_table(model: NormDiplomacyModel) -> pd.DataFrame:
                 frame[f"signed_by_{label}"] = model.history.signed_at[step][:, p]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def withdrawal_causes(model: NormDiplomacyModel, p: int) -> np.ndarray:
+    """Why each actor's last withdrawal happened: a revision crossing its red line (as
+    the negotiation recorded it), else its utility falling below theta - hysteresis."""
+    world = model.world
+    withdrawn = world.withdrawn_step[:, p]
+    causes = np.where(withdrawn >= 0, "hysteresis", "").astype(object)
+    for talks in model.talks:
+        if talks.proposal == p:
+            for (row, step), cause in talks.withdrawals.items():
+                if withdrawn[row] == step:
+                    causes[row] = cause
+    return causes
+
+
+def texts_table(model: NormDiplomacyModel) -> pd.DataFrame:
+    """Per negotiated proposal, round and dimension (and bindingness): the text after the
+    round, before it, as drafted, whether the round conceded ground (moved it away from
+    the draft), whom it consulted and what the sponsor expected. Round 0 is the draft."""
+    world = model.world
+    rows = []
+    for talks in model.talks:
+        pid = world.proposal_ids[talks.proposal]
+        for entry in [drafted_round(world, talks), *talks.rounds]:
+            values = [*zip(world.dimensions, entry["content"], entry["previous"],
+                           talks.ideal, strict=True),
+                      ("bindingness", entry["bindingness"], entry["previous_bindingness"],
+                       talks.ideal_bindingness)]
+            negotiable = [*talks.movable, True]
+            for (dim, content, previous, drafted), movable in zip(values, negotiable,
+                                                                  strict=True):
+                if not (movable or content or previous or drafted):
+                    continue
+                rows.append({
+                    "proposal": pid, "round": entry["round"], "step": entry["step"],
+                    "date": pd.Timestamp(world.date_of_step(entry["step"])),
+                    "dimension": dim, "content": float(content), "previous": float(previous),
+                    "drafted": float(drafted),
+                    "conceded": bool(abs(content - drafted) > abs(previous - drafted)),
+                    **{key: entry[key] for key in TEXT_COLUMNS[9:]},
+                })
+    return pd.DataFrame(rows, columns=TEXT_COLUMNS)
+
+
+def trajectories_table(model: NormDiplomacyModel) -> pd.DataFrame:
+    """Interests of the actors named in `positions.record`, per step and dimension."""
+    trajectories, world = model.trajectories, model.world
+    if not trajectories.steps:
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
+    values = np.stack(trajectories.interests)  # (steps, actors, D)
+    n_steps, n_actors, n_dims = values.shape
+    steps = np.repeat(trajectories.steps, n_actors * n_dims)
+    dates = {s: pd.Timestamp(world.date_of_step(max(s, 1))) for s in trajectories.steps}
+    return pd.DataFrame({
+        "actor_id": np.tile(np.repeat(world.ids[trajectories.rows], n_dims), n_steps),
+        "name": np.tile(np.repeat(world.names[trajectories.rows], n_dims), n_steps),
+        "step": steps.astype(np.int64),
+        "date": [dates[s] for s in steps],
+        "dimension": np.tile(world.dimensions, n_steps * n_actors),
+        "interest": values.ravel(),
+    })
 
 
 def _dates(world, steps: pd.arrays.IntegerArray) -> pd.Series:
@@ -148,7 +223,7 @@ def write_runs(records: list[RunRecord], out: str | Path) -> Path:
     """Write the tables of one or more runs, a manifest and the resolved scenario."""
     out = Path(out)
     spec = records[0].scenario
-    for name in ("steps", "actors", "votes", "metrics"):
+    for name in TABLES:
         write_table(out / f"{name}.parquet",
                     pd.concat([getattr(r, name) for r in records], ignore_index=True))
     if len(records) > 1:

@@ -19,9 +19,17 @@ from typing import Any
 
 import pandas as pd
 
+from sim.errors import InputError, boundary, problem
 from sim.metrics import run_metrics
 from sim.model import NormDiplomacyModel
-from sim.runs.record import RunRecord, actors_table, stamp, votes_table
+from sim.runs.record import (
+    RunRecord,
+    actors_table,
+    stamp,
+    texts_table,
+    trajectories_table,
+    votes_table,
+)
 from sim.runs.store import content_hash
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
 from sim.scenario.spec import ScenarioSpec
@@ -56,6 +64,7 @@ def resolve(scenario: str | Path | ScenarioSpec, overrides: Mapping[str, Any] | 
 
 
 
+@boundary
 def run(
     scenario: str | Path | ScenarioSpec = "paris_call_2018",
     *,
@@ -77,6 +86,9 @@ def run(
         >>> record.metrics.query("metric == 'signers_state' and at == 'end'")
     """
     spec = resolve(scenario, overrides, steps)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**63):
+        raise InputError(problem("seed", "", "a whole number from 0 to 2^63 - 1", seed))
     return run_spec(spec, spec.metadata.seed if seed is None else int(seed), decision=decision)
 
 
@@ -112,6 +124,8 @@ def record_of(model: NormDiplomacyModel,
         actors=stamp(actors_table(model), rid, seed) if "actors" in tables else empty,
         votes=stamp(votes_table(model), rid, seed) if "votes" in tables else empty,
         metrics=stamp(run_metrics(model, history), rid, seed) if "metrics" in tables else empty,
+        texts=stamp(texts_table(model), rid, seed),
+        trajectories=stamp(trajectories_table(model), rid, seed),
     )
 
 
@@ -161,7 +175,7 @@ def run_batch(scenario: str | Path, overrides: Mapping[str, Any] | None, tasks: 
         return {"runs": pd.DataFrame([{**t, "status": "failed", "error": f"{exc}",
                                        "seconds": 0.0, "host": host} for t in tasks]),
                 "metrics": None, "steps": None}
-    runs, kept = [], {name: [] for name in ("metrics", "steps")}
+    runs, kept = [], {name: [] for name in ("metrics", "steps", "texts")}
     for task in tasks:
         started = time.perf_counter()
         try:
@@ -176,6 +190,8 @@ def run_batch(scenario: str | Path, overrides: Mapping[str, Any] | None, tasks: 
         kept["metrics"].append(frame)
         if "steps" in tables:
             kept["steps"].append(record.steps)
+        if len(record.texts):  # a negotiated text's history is kept with every run
+            kept["texts"].append(record.texts)
         runs.append({**task, "status": "ok", "error": "",
                      "seconds": time.perf_counter() - started, "host": host})
     return {"runs": pd.DataFrame(runs),

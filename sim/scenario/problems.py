@@ -53,6 +53,23 @@ def _field_names(loc: tuple, root: type[BaseModel]) -> list[str]:
 
 
 
+#: what a field of each type expects, in words (validation is strict: no coercion)
+_TYPES = {
+    "float_type": "a number (true, false and quoted text are not numbers)",
+    "int_type": "a whole number (true, false, quoted text and fractions are not)",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "date_type": "a date (YYYY-MM-DD)",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping of fields",
+    "model_attributes_type": "a mapping of fields",
+    "finite_number": "a finite number",
+    "too_short": "at least one entry",
+}
+
+
 def source_of(path: str, provenance: dict, default: str) -> str:
     """The file (or override) that last wrote `path`, a field below it, or its parent."""
     below = [source for key, source in provenance.items()
@@ -84,7 +101,8 @@ def problems_from(error: ValidationError, provenance: dict, default: str,
         elif item["type"] == "missing":
             problems.append(problem(source, dotted, "this required field to be present"))
         else:
-            message = item["msg"].removeprefix("Value error, ")
+            message = _TYPES.get(item["type"]) or item["msg"].removeprefix(
+                "Value error, ").removeprefix("Input should be ")
             problems.append(problem(source, dotted, message[0].lower() + message[1:],
                                     item.get("input")))
     return problems

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sim.data.roster import CATEGORY_COLUMN, Table, load_named, load_states, slug
-from sim.errors import InputError, Problem, did_you_mean, problem
+from sim.data.roster import CATEGORY_COLUMN, Table, load_named, load_states
+from sim.errors import InputError, Problem, did_you_mean, os_problem, problem
 from sim.scenario.spec import ScenarioSpec, Selector
 
 #: attributes every actor has, usable in `where`
@@ -102,6 +102,9 @@ def _tables(spec: ScenarioSpec, source_of) -> tuple[Table, dict[str, Table]]:
     def load(field: str, value: str, loader, *args):
         try:
             return loader(*args)
+        except OSError as exc:  # e.g. a name over 255 bytes
+            raise InputError(problem(source_of(field), field, "a table the system can open: "
+                                     f"{os_problem(exc).expected}", value)) from None
         except InputError as exc:
             missing = [p for p in exc.problems if "existing" in p.expected]
             if not missing:
@@ -126,17 +129,17 @@ def gather_names(spec: ScenarioSpec, states: Table, named: dict[str, Table]) -> 
         "firm": set(spec.world.firms.categories),
         "civil": set(spec.world.civil.categories),
     }
-    actor_ids = set(states.frame["iso3"])
+    actor_ids = set(states.distinct("iso3"))
     attributes = set(states.attributes) | set(ACTOR_ATTRIBUTES)
     memberships = set(states.memberships)
     for table in named.values():
-        actor_ids |= {slug(name) for name in table.frame["name"]}
+        actor_ids |= table.slugs
         attributes |= set(table.attributes)
         memberships |= set(table.memberships)
     return Names(
         dimensions=set(spec.dimensions),
         state_attributes=set(states.attributes),
-        iso3=set(states.frame["iso3"]),
+        iso3=set(states.distinct("iso3")),
         memberships=memberships,
         blocs=set(spec.blocs),
         proposals=set(spec.proposals),
@@ -144,7 +147,7 @@ def gather_names(spec: ScenarioSpec, states: Table, named: dict[str, Table]) -> 
         actor_ids=actor_ids,
         attributes=attributes,
         categories=categories,
-        firm_ids={slug(n) for n in named["firm"].frame["name"]} if "firm" in named else set(),
+        firm_ids=set(named["firm"].slugs) if "firm" in named else set(),
     )
 
 
@@ -181,10 +184,10 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
                                           "at least one category to generate actors from"))
         if kind in named:
             column = CATEGORY_COLUMN[kind]
-            for value in sorted(set(named[kind].frame[column])):
+            for value in sorted(named[kind].distinct(column)):
                 check.expect(f"world.{key}.categories", value, population.categories,
                              f"a category for every {column} in {named[kind].source}")
-            for home in sorted(set(named[kind].frame["home_iso3"]) - names.iso3):
+            for home in sorted(named[kind].distinct("home_iso3") - names.iso3):
                 check.problems.append(problem(named[kind].source, "home_iso3",
                                               "an ISO3 code in the state roster", home))
     for tie in ("shared_membership", "regional"):
@@ -227,6 +230,17 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
         for name, campaign in proposal.outreach.items():
             for t, target in enumerate(campaign.targets):
                 check.selector(f"{path}.outreach.{name}.targets.{t}.select", target.select)
+        if proposal.negotiation is not None:
+            check_negotiation(check, f"{path}.negotiation", proposal)
+
+    positions = spec.positions
+    check.each("positions.record", positions.record, names.actor_ids,
+               "an actor id (iso3 or a named actor's id)")
+    for pid, dims in positions.persuasion.dimensions.items():
+        check.expect(f"positions.persuasion.dimensions.{pid}", pid, names.proposals,
+                     "a proposal id")
+        check.each(f"positions.persuasion.dimensions.{pid}", dims, names.dimensions,
+                   "a dimension from `dimensions`")
 
     for name, event in spec.events.items():
         check.selector(f"events.{name}.select", event.select)
@@ -236,6 +250,29 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
     check_times(spec, check)
     if check.problems:
         raise InputError(check.problems)
+
+
+def check_negotiation(check: Checker, path: str, proposal) -> None:
+    """What a negotiation may change and never give up must be part of the scenario's text."""
+    negotiation = proposal.negotiation
+    check.selector(f"{path}.consult", negotiation.consult)
+    check.dimensions(f"{path}.content", negotiation.content)
+    in_text = [d for d, value in proposal.content.items() if value != 0]
+    check.each(f"{path}.red_lines", negotiation.red_lines, in_text,
+               "a dimension the text covers (in its `content`, not 0)")
+    for dim, limits in negotiation.content.items():
+        drafted = proposal.content.get(dim, 0.0)
+        if dim in check.names.dimensions and not limits.min <= drafted <= limits.max:
+            check.problems.append(problem(
+                check.source_of(f"{path}.content.{dim}"), f"{path}.content.{dim}",
+                f"limits that hold the drafted content {drafted}", limits.model_dump()))
+    if negotiation.bindingness is not None:
+        limits = negotiation.bindingness
+        if not limits.min <= proposal.bindingness <= limits.max:
+            check.problems.append(problem(
+                check.source_of(f"{path}.bindingness"), f"{path}.bindingness",
+                f"limits that hold the drafted bindingness {proposal.bindingness}",
+                limits.model_dump()))
 
 
 def check_times(spec: ScenarioSpec, check: Checker) -> None:
@@ -258,6 +295,11 @@ def check_times(spec: ScenarioSpec, check: Checker) -> None:
     for pid, proposal in spec.proposals.items():
         if proposal.un_vote is not None:
             inside(f"proposals.{pid}.un_vote.at", proposal.un_vote.at)
+        if proposal.negotiation is not None:
+            rounds = proposal.negotiation.rounds
+            for index, when in enumerate(rounds.at):
+                inside(f"proposals.{pid}.negotiation.rounds.at.{index}", when)
+            inside(f"proposals.{pid}.negotiation.rounds.until", rounds.until)
         for name, campaign in proposal.outreach.items():
             path = f"proposals.{pid}.outreach.{name}"
             inside(f"{path}.end", campaign.end)

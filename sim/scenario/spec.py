@@ -69,6 +69,29 @@ TimePoint = Annotated[
 ]
 
 
+def _as_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("a date (YYYY-MM-DD) that exists in the calendar") from None
+    return value
+
+
+def _as_whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # a range in a sweep gives 100.0 for a count
+    return value
+
+
+#: a count: an integer, or a float with nothing after the point (never true or '3')
+Count = Annotated[int, BeforeValidator(_as_whole)]
+
+#: a calendar date, written unquoted (YAML) or quoted
+Day = Annotated[date, BeforeValidator(_as_date), WithJsonSchema({"type": "string",
+                                                                  "format": "date"})]
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -94,10 +117,14 @@ LinearForm = dict[str, float]
 
 
 class Spec(BaseModel):
-    """Base of all scenario sections: unknown keys are errors, values are validated."""
+    """Base of all scenario sections: unknown keys are errors, values are validated.
+
+    Strict: a number field takes a number (an integer where it counts), not `true` or
+    the text '0.5', which lax validation would turn into 1.0 and 0.5 silently.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True,
-                              allow_inf_nan=False)
+                              allow_inf_nan=False, strict=True)
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -147,10 +174,10 @@ class Target(Spec):
 class Metadata(Spec):
     name: str
     description: str = ""
-    start: date
+    start: Day
     unit: Literal["day", "week", "month"] = "week"
-    steps: int = Field(ge=1)
-    seed: int = Field(0, ge=0)
+    steps: Count = Field(ge=1)
+    seed: Count = Field(0, ge=0)
 
 
 class Report(Spec):
@@ -158,6 +185,8 @@ class Report(Spec):
 
     checkpoints: list[TimePoint] = []
     swing_states: Names = []
+    list_states: bool = Field(False, description="the run summary names the states that "
+                              "join at the launch and by the end")
 
 
 class Bloc(Spec):
@@ -204,7 +233,7 @@ class Population(Spec):
     """Firms or civil society: named actors from a table plus a generated population."""
 
     named: str | None = None
-    generated: int = Field(0, ge=0)
+    generated: Count = Field(0, ge=0)
     home_weight: dict[str, float] = {"gdp_usd_2018": 1.0}
     categories: dict[str, Category] = {}
     spread: NonNegative = 0.2
@@ -224,7 +253,7 @@ class HomeTie(Spec):
 
 class RandomTie(Spec):
     weight: NonNegative = 0.0
-    degree: int = Field(0, ge=0)
+    degree: Count = Field(0, ge=0)
 
 
 class Network(Spec):
@@ -301,6 +330,103 @@ class UNVote(Spec):
         return self
 
 
+class Limits(Spec):
+    """Bounds within which the sponsor may move one dimension's content (inclusive)."""
+
+    min: Signed = -1.0
+    max: Signed = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class UnitLimits(Limits):
+    """Bounds of bindingness, inside [0, 1]."""
+
+    min: Unit = 0.0
+    max: Unit = 1.0
+
+
+class Rounds(Spec):
+    """When the sponsor consults: `before_launch` rounds at the launch step, before the
+    first signatures; rounds at the dates `at`; a round every `every` steps after the
+    launch until `until` (or the last step)."""
+
+    before_launch: int = Field(0, ge=0)
+    at: list[TimePoint] = []
+    every: int | None = Field(None, ge=1)
+    until: TimePoint | None = None
+
+
+class Weighing(Spec):
+    """The sponsor's objective: support x (expected share of the consulted who would sign,
+    counted by head or by weight) - distance x (mean distance of the text from its ideal,
+    the text as drafted, over dimensions and bindingness)."""
+
+    support: NonNegative = 1.0
+    distance: NonNegative = 1.0
+    count: Literal["actors", "weight"] = "actors"
+
+
+class Negotiation(Spec):
+    """Consultation and revision of a text (docs/ODD.md, "Negotiation").
+
+    Each round the sponsor consults the actors `consult` picks, weighs candidate texts
+    (moves of `step` on each dimension of `content` within its limits, out of the scope
+    where the limits hold 0, into it where a dimension outside the text may be nonzero;
+    bindingness likewise) and adopts the one that maximises `weigh`. It never moves a
+    dimension of `red_lines` below the drafted commitment. A signer withdraws only if a
+    revision moves, against its interest, a dimension whose salience for it exceeds
+    `signer_red_line`, and it would no longer sign the revised text.
+    """
+
+    rounds: Rounds = Rounds()
+    consult: Selector = Field(Selector(), description="whom the sponsor consults "
+                              "(among those who may sign)")
+    content: dict[str, Limits] = {}
+    bindingness: UnitLimits | None = None
+    red_lines: Names = []
+    step: float = Field(0.1, gt=0, le=1)
+    candidates: int = Field(2000, ge=1, description="at most this many texts per round "
+                            "(drawn at random when the neighbourhood is larger)")
+    weigh: Weighing = Weighing()
+    signer_red_line: Unit = 0.6
+
+
+class Socialisation(Spec):
+    """Interests drift toward the tie-weighted mean position of the signers an actor is tied
+    to, on each proposal's scope, by `rate` per step: once it has signed (`signers`), or
+    while its peers sign (`peers`; Finnemore & Sikkink's internalisation)."""
+
+    rate: Unit = 0.0
+    among: Literal["signers", "peers"] = "signers"
+
+
+class Persuasion(Spec):
+    """A sponsor's campaign moves its targets' interests toward its text by `rate` x the
+    campaign's pressure per step, on the dimensions named per proposal (default: the
+    text's scope)."""
+
+    rate: Unit = 0.0
+    dimensions: dict[str, Names] = {}
+
+
+class Positions(Spec):
+    """Positions that move (both off at rate 0) and whose interests are recorded."""
+
+    socialisation: Socialisation = Socialisation()
+    persuasion: Persuasion = Persuasion()
+    record: Names = Field([], description="actor ids whose interest trajectories are "
+                          "recorded (the `trajectories` table)")
+
+    @property
+    def moving(self) -> bool:
+        return self.socialisation.rate > 0 or self.persuasion.rate > 0
+
+
 class Proposal(Spec):
     label: str = ""
     content: dict[str, Signed]
@@ -321,6 +447,7 @@ class Proposal(Spec):
         "form over state attributes, clipped to [0, 1]) that a state was consulted before "
         "the launch and so weighs the text in the launch round; the others come to it when "
         "they next reconsider. None: every actor is in the launch round")
+    negotiation: Negotiation | None = None
 
 
 class Threshold(Spec):
@@ -362,7 +489,7 @@ class Behaviour(Spec):
     """
 
     temperature: NonNegative = 0.0
-    launch_rounds: int = Field(1, ge=1)
+    launch_rounds: Count = Field(1, ge=1)
     legitimacy: dict[Kind, NonNegative] = {"state": 1.0, "firm": 0.0, "civil": 0.0}
     legitimacy_over: Literal["eligible", "all"] = "eligible"
     non_adoption: Unit = Field(0.0, description="stance of a leader who considered a "
@@ -397,6 +524,8 @@ class ScenarioSpec(Spec):
     """A whole scenario, validated. Build one with `load_scenario`."""
 
     extends: str | None = Field(None, description="a base scenario file, merged under this one")
+    replace: Names | None = Field(None, description="dotted sections of the base that this "
+                                  "file replaces instead of merging into")
     metadata: Metadata
     report: Report = Report()
     dimensions: dict[Identifier, str]
@@ -405,9 +534,10 @@ class ScenarioSpec(Spec):
                                            "the leaders of every group it belongs to")
     world: World = World()
     initiatives: dict[Identifier, Initiative] = {}
-    proposals: dict[Identifier, Proposal]
+    proposals: dict[Identifier, Proposal] = Field(min_length=1)
     behaviour: Behaviour = Behaviour()
     events: dict[Identifier, Event] = {}
+    positions: Positions = Positions()
 
     _source: str = PrivateAttr("<memory>")
     _base_dir: Path | None = PrivateAttr(None)
@@ -431,7 +561,7 @@ class ScenarioSpec(Spec):
 
     def to_dict(self) -> dict:
         """Plain data (dates stay dates), as written to the resolved-scenario YAML."""
-        data = self.model_dump(mode="python", by_alias=True, exclude={"extends"})
+        data = self.model_dump(mode="python", by_alias=True, exclude={"extends", "replace"})
         return _plain(data)
 
     def to_yaml(self) -> str:
@@ -443,7 +573,7 @@ class ScenarioSpec(Spec):
         Tables enter by their content, not their path, so the same scenario and data
         give the same digest wherever they are, and a corrected table a new one.
         """
-        data = self.model_dump(mode="json", by_alias=True, exclude={"extends"})
+        data = self.model_dump(mode="json", by_alias=True, exclude={"extends", "replace"})
         for keys in DATA_PATHS:
             node = data
             for key in keys[:-1]:

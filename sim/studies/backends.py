@@ -8,14 +8,38 @@ need an order sort by index. Dask is imported only when asked for.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from sim import limits
+
 BACKENDS = ("serial", "process", "dask")
+
+
+def duration(seconds: float) -> str:
+    """1m05s, 2h03m, or ? for an unknown duration."""
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def estimate(runs: int, seconds_per_run: float, workers: int) -> str:
+    """What a long command prints before it starts: runs, measured rate, expected time."""
+    parallel = max(1, min(workers, runs))
+    rate = 1 / seconds_per_run if seconds_per_run > 0 else math.inf
+    return (f"{runs} runs at about {seconds_per_run:.2f} s per run ({rate:.1f} runs/s per "
+            f"worker, measured just now): estimated {duration(runs * seconds_per_run / parallel)}"
+            f" on {parallel} worker{'s' if parallel > 1 else ''} (longer if other work shares "
+            "the cores)")
 
 
 def default_workers() -> int:
@@ -59,11 +83,52 @@ def execute(function: Callable[..., Any], tasks: Iterable[tuple], *, backend: st
             yield index, _guarded(function, task)
         return
     limit = in_flight or 2 * workers
+    bounds = limits.current()  # workers check inputs against the caller's limits
     if backend == "process":
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            yield from _bounded(lambda task: pool.submit(_guarded, function, task), tasks, limit)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
+                                   initializer=_ignore_interrupts)
+        try:
+            yield from _bounded(lambda task: pool.submit(_guarded, function, task, bounds),
+                                tasks, limit)
+        except BaseException:  # Ctrl-C, or the caller stopped: do not wait for the workers
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
         return
-    yield from _dask(function, tasks, workers, scheduler, limit)
+    yield from _dask(function, tasks, workers, scheduler, limit, bounds)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored_by_children():
+    """Start processes that ignore Ctrl-C (they inherit the ignoring): the caller stops
+    them when it is interrupted, so they print no tracebacks of their own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor, grace: float = 2.0) -> None:
+    """Cancel what has not started, end the workers now, and reap them."""
+    processes = list((pool._processes or {}).values())  # noqa: SLF001 (no public handle)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(grace)
+        if process.is_alive():
+            process.kill()
+            process.join(grace)
 
 
 def run_all(function: Callable[..., Any], tasks: list[tuple], *, backend: str = "process",
@@ -77,8 +142,10 @@ def run_all(function: Callable[..., Any], tasks: list[tuple], *, backend: str = 
     return results
 
 
-def _guarded(function, task):
+def _guarded(function, task, bounds=None):
     try:
+        if bounds is not None and bounds != limits.current():
+            limits.configure(bounds)
         return function(*task)
     except Exception as exc:  # reported to the caller as a value, with its traceback text
         import traceback
@@ -115,13 +182,14 @@ def _bounded(submit, tasks, limit) -> Iterator[tuple[int, Any]]:
             yield pending.pop(future), future.result()
 
 
-def _dask(function, tasks, workers, scheduler, limit) -> Iterator[tuple[int, Any]]:
+def _dask(function, tasks, workers, scheduler, limit, bounds) -> Iterator[tuple[int, Any]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        with _interrupts_ignored_by_children():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         client = Client(cluster)
     else:
         client = Client(scheduler)
@@ -129,7 +197,7 @@ def _dask(function, tasks, workers, scheduler, limit) -> Iterator[tuple[int, Any
         iterator = enumerate(tasks)
         futures = {}
         for index, task in iterator:
-            futures[client.submit(_guarded, function, task, pure=False)] = index
+            futures[client.submit(_guarded, function, task, bounds, pure=False)] = index
             if len(futures) >= limit:
                 break
         queue = as_completed(list(futures))
@@ -139,10 +207,22 @@ def _dask(function, tasks, workers, scheduler, limit) -> Iterator[tuple[int, Any
             future.release()
             following = next(iterator, None)
             if following is not None:
-                new = client.submit(_guarded, function, following[1], pure=False)
+                new = client.submit(_guarded, function, following[1], bounds, pure=False)
                 futures[new] = following[0]
                 queue.add(new)
+    except BaseException:  # Ctrl-C or the caller stopped: end the workers we started, quietly
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+                client.run(_quiet_worker_logs)  # a closing scheduler is not news to them
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _quiet_worker_logs() -> None:
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)

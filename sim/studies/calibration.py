@@ -22,6 +22,7 @@ signed is within the tolerance of the value.
 from __future__ import annotations
 
 import math
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,12 +32,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
-from sim.errors import InputError, problem
+from sim.errors import InputError, boundary, problem
 from sim.metrics import checkpoint_label
 from sim.runs.runner import derive_seed, run_batch, spec_for
 from sim.scenario.loading import load_model_file, path_keys
 from sim.scenario.spec import TimePoint
-from sim.studies.backends import TaskError, execute, run_all
+from sim.studies.backends import TaskError, default_workers, estimate, execute, run_all
 from sim.studies.baseline import cross_validated
 from sim.studies.experiment import design_points, load_experiment
 from sim.studies.forecast import Forecasts, combine, forecast_runs, forecast_tasks, needed
@@ -317,6 +318,14 @@ class _Search:
                                  "per_state": states, "prior": prior, **candidates[index]})
         return losses
 
+    def pilot(self, candidate: dict) -> float:
+        """Seconds of one run as the search runs them (for the estimate printed first)."""
+        signed, votes = needed(self.observed) if self.observed is not None else ([], [])
+        started = time.perf_counter()
+        forecast_runs(str(self.scenario), {**self.base, **candidate}, self.seeds(1), signed,
+                      votes, True)
+        return time.perf_counter() - started
+
     def candidate(self, unit: np.ndarray) -> dict:
         ranges = self.calibration.parameters
         return {n: float(round(ranges[n][0] + u * (ranges[n][1] - ranges[n][0]), 4))
@@ -385,6 +394,7 @@ def _forecast(search: _Search, overrides: dict, observed: Observed, key: str) ->
                            workers=search.workers, what="a forecast run"))
 
 
+@boundary
 def calibrate(targets_path: str | Path, *, backend: str = "process", workers: int | None = None,
               log=print, folds: bool = False) -> dict:
     """Run the search and the final fit; return the fit table and the best coefficients.
@@ -403,6 +413,9 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
     current = _current_values(scenario, names)
     _check_observable(calibration, scenario, base, Path(targets_path))
     search = _Search(calibration, scenario, base, observed, backend, workers, log)
+    runs = search_runs(calibration, folds)
+    log(f"calibration: {runs} runs; " + estimate(
+        runs, search.pilot(current), 1 if backend == "serial" else workers or default_workers()))
     best = search.run(current, None if observed is None else observed.fitted())
     log("best: " + ", ".join(f"{name}={value}" for name, value in best.items()))
     log(f"final fit of the best candidate with {calibration.replications} replications")
@@ -448,6 +461,26 @@ def _cross_validate(search: _Search, current: dict, observed: Observed, groups):
     table = pd.concat(tables, ignore_index=True)
     fit = report(f"model, {len(parts)}-fold cross-validated", table, groups)
     return fit, pd.DataFrame(bests)
+
+
+def search_runs(calibration: CalibrationSpec, folds: bool = False) -> int:
+    """Runs of a calibration: every candidate of the search x its replications, the final
+    fit, the per-state forecasts, and with `folds` a search and forecast per fold (so a
+    user knows what the command will do, and what Ctrl-C would stop)."""
+    search = calibration.search
+    if search.method == "cmaes":
+        evolution = search.cmaes
+        searched = (evolution.generations * evolution.population + 1) * evolution.replications
+    else:
+        searched = ((search.explore.candidates + 1) * search.explore.replications
+                    + search.refine.rounds * (search.refine.candidates + 1)
+                    * search.refine.replications)
+    runs = searched + calibration.replications
+    if calibration.outcomes is not None:
+        runs += calibration.replications
+        if folds:
+            runs += calibration.outcomes.folds * (searched + calibration.replications)
+    return runs
 
 
 def fit_table(values: np.ndarray, calibration: CalibrationSpec) -> pd.DataFrame:

@@ -6,7 +6,10 @@ differences are paired. For each scenario and outcome it reports the mean, the 9
 confidence interval of the mean (Student t) and the 90% spread of runs (5th-95th
 percentile); for each scenario after the first, the paired difference from the first
 with its 95% interval, the paired effect size d_z = mean(diff) / sd(diff), and the
-paired t-test p-value, adjusted over all comparisons with Holm's method.
+paired t-test p-value, adjusted with Holm's method within each family: one outcome
+at one time point, over the comparisons with the first scenario (a paper reports a
+table per outcome; adjusting over all outcomes and dates at once would make every
+p-value 1 while its confidence interval excludes 0).
 Time to signing is a Kaplan-Meier curve per kind: actors who never sign are censored
 at the last step, not dropped.
 """
@@ -14,6 +17,7 @@ at the last step, not dropped.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +26,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim import limits
+from sim.errors import InputError, boundary, problem
 from sim.runs.runner import derive_seed, resolve, run_spec
 from sim.scenario.spec import ScenarioSpec
-from sim.studies.backends import run_all
+from sim.studies.backends import default_workers, estimate, run_all
+
+#: what one family of Holm-adjusted tests shares: each scenario against the reference
+FAMILY = ["proposal", "metric", "at"]
+HOLM_FAMILY = ("Holm-adjusted within each outcome and time point (over the comparisons "
+               "with the reference); the 95% CIs are not adjusted")
 
 #: outcomes compared by default (at the end and at each checkpoint)
 OUTCOMES = ("signers_state", "signers_firm", "signers_civil", "share_states", "share_gdp",
@@ -182,17 +193,44 @@ def comparison_table(metrics: pd.DataFrame, labels: list[str],
             rows.append(row)
     table = pd.DataFrame(rows)
     if "p" in table:
-        table["p_holm"] = holm(table["p"].to_numpy(float))
+        # one family per outcome and time point: the comparisons with the reference
+        table["p_holm"] = table.groupby(FAMILY, sort=False)["p"].transform(
+            lambda p: holm(p.to_numpy(float)))
     return table
 
 
+def _announce(specs: list[ScenarioSpec], seeds: list[int], backend: str, workers: int | None,
+              log) -> None:
+    """Time one run of the first scenario and say what the whole job will take."""
+    started = time.perf_counter()
+    run_spec(specs[0], seeds[0], tables=("metrics",))
+    parallel = 1 if backend == "serial" else workers or default_workers()
+    log(f"{len(specs)} scenario{'s' if len(specs) > 1 else ''} x {len(seeds)} replications: "
+        + estimate(len(specs) * len(seeds), time.perf_counter() - started, parallel))
+
+
+def _check_reps(reps: int, minimum: int) -> None:
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < minimum:
+        raise InputError(problem("reps", "", f"a whole number >= {minimum} (an interval "
+                                 "needs two runs)", reps))
+    limits.check("runs", reps, "reps", "", "a number of replications")
+
+
+@boundary
 def compare(scenarios: Sequence[str | Path | ScenarioSpec], reps: int, *, seed: int = 0,
             steps: int | None = None, backend: str = "process", workers: int | None = None,
-            outcomes: Sequence[str] = OUTCOMES) -> Comparison:
-    """Run each scenario `reps` times on shared seeds and compare them to the first."""
+            outcomes: Sequence[str] = OUTCOMES, log=None) -> Comparison:
+    """Run each scenario `reps` times on shared seeds and compare them to the first.
+
+    With `log` (e.g. print), one run is timed first and the estimate of the whole
+    comparison is logged before it starts.
+    """
+    _check_reps(reps, 2)
     specs = [resolve(s, steps=steps) for s in scenarios]
     labels = _unique_labels([s.metadata.name for s in specs])
     seeds = [derive_seed(seed, "", r) for r in range(reps)]
+    if log is not None:
+        _announce(specs, seeds, backend, workers, log)
     chunk = max(1, min(10, math.ceil(reps / 4)))
     tasks = [(spec, seeds[i:i + chunk]) for spec in specs for i in range(0, reps, chunk)]
     owners = [(k, i) for k in range(len(specs)) for i in range(0, reps, chunk)]
@@ -231,12 +269,16 @@ def _unique_labels(names: list[str]) -> list[str]:
     return labels
 
 
+@boundary
 def replicate_runs(scenario: str | Path | ScenarioSpec, reps: int, *, seed: int = 0,
                    steps: int | None = None, backend: str = "process",
-                   workers: int | None = None) -> list:
+                   workers: int | None = None, log=None) -> list:
     """`reps` runs of one scenario (seeds as in `compare`), in replicate order."""
+    _check_reps(reps, 1)
     spec = resolve(scenario, steps=steps)
     seeds = [derive_seed(seed, "", r) for r in range(reps)]
+    if log is not None:
+        _announce([spec], seeds, backend, workers, log)
     chunk = max(1, min(10, math.ceil(reps / 8)))
     tasks = [(spec, seeds[i:i + chunk]) for i in range(0, reps, chunk)]
     batches = run_all(_run_scenario, tasks, backend=backend, workers=workers, what="a run")

@@ -46,10 +46,10 @@ from sim.runs.store import content_hash, write_text
 from sim.scenario.loading import find_scenario, load_model_file
 from sim.scenario.problems import problems_from
 from sim.scenario.spec import KINDS, Kind, TimePoint
-from sim.studies.backends import default_workers
+from sim.studies.backends import default_workers, duration
 from sim.studies.experiment import Parameter, Point
 from sim.studies.results import SweepResult
-from sim.studies.sweep import _duration, pilot, sweep
+from sim.studies.sweep import pilot, sweep
 from sim.version import MODEL_VERSION
 from sim.world.build import build_world
 
@@ -655,7 +655,7 @@ def design(study: TextSearch, out: str | Path, *, backend: str = "process",
     log(f"design {study.spec.name}: {counts['texts']} texts of {study.proposal} "
         f"({len(texts)} in the first stage, then {search.rounds} rounds of "
         f"{search.per_round}) x {search.replications} replications = {counts['runs']} runs; "
-        f"about {per_run:.2f} s per run, estimated {_duration(counts['runs'] * per_run / parallel)}"
+        f"about {per_run:.2f} s per run, estimated {duration(counts['runs'] * per_run / parallel)}"
         f" on {parallel} worker{'s' if parallel > 1 else ''} ({backend})")
     started = time.perf_counter()
     computed, table = 0, None

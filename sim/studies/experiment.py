@@ -26,12 +26,13 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from scipy.stats import qmc
 
+from sim import limits
 from sim.errors import InputError, problem
 from sim.runs.runner import derive_seed, run_id, spec_for
 from sim.runs.store import content_hash
@@ -42,7 +43,14 @@ SENSITIVITY = ("saltelli", "morris")
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    """Strict, as scenarios are: `replications: true` or `samples: '8'` are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+#: [low, high], written as a YAML list
+Pair = Annotated[tuple[float, float], BeforeValidator(lambda v: tuple(v) if isinstance(v, list)
+                                                      else v)]
 
 
 class Span(Spec):
@@ -58,16 +66,20 @@ class Span(Spec):
             raise ValueError("a range with stop >= start")
         return self
 
+    def count(self) -> float:
+        """How many values, computed without making them (may be huge or inf)."""
+        steps = (self.stop - self.start) / self.step
+        return math.floor(steps + 1e-9) + 1 if math.isfinite(steps) else math.inf
+
     def values(self) -> list[float]:
-        count = int(math.floor((self.stop - self.start) / self.step + 1e-9)) + 1
-        return [round(self.start + i * self.step, 12) for i in range(max(count, 0))]
+        return [round(self.start + i * self.step, 12) for i in range(max(self.count(), 0))]
 
 
 class Distribution(Spec):
     """Where sampled designs draw a parameter from (exactly one kind)."""
 
-    uniform: tuple[float, float] | None = None
-    loguniform: tuple[float, float] | None = None
+    uniform: Pair | None = None
+    loguniform: Pair | None = None
     choice: list[Any] | None = None
 
     @model_validator(mode="after")
@@ -122,6 +134,14 @@ class Parameter(Spec):
             raise ValueError("labels need `values` of the same length")
         return self
 
+    def count(self) -> float:
+        """How many grid values, computed without making them."""
+        if self.values is not None:
+            return len(self.values)
+        if self.range is not None:
+            return self.range.count()
+        return len(self.distribution.choice or ())
+
     def grid(self) -> list:
         if self.values is not None:
             return list(self.values)
@@ -161,7 +181,7 @@ class ExperimentSpec(Spec):
     groups: dict[str, list[str]] | None = Field(
         None, description="sensitivity: group name -> parameters that move together")
     samples: int = Field(0, ge=0, description="sampled designs: points; saltelli/morris: N")
-    levels: int = Field(4, ge=2, description="morris: grid levels")
+    levels: int = Field(4, ge=2, le=1000, description="morris: grid levels")
     replications: int = Field(1, ge=1)
     seed: int = Field(0, ge=0)
     common_random_numbers: bool = False
@@ -230,18 +250,38 @@ class RunTask(BaseModel):
 
 
 def load_experiment(path: str | Path) -> tuple[ExperimentSpec, Path]:
-    """Read and validate an experiment file; the scenario path is relative to it."""
+    """Read and validate an experiment file; the scenario path is relative to it.
+
+    The run count is checked here, computed from the design, before any point exists.
+    """
     path = Path(path)
-    spec = load_model_file(path, ExperimentSpec)
+    spec = load_model_file(path, ExperimentSpec, "experiment file")
     found = spec.inconsistencies()
     if found:
         raise InputError([problem(path, field, expected, value)
                           for field, value, expected in found])
-    scenario = (path.parent / spec.scenario).resolve()
+    check_budget(spec, str(path))
+    scenario = (path.parent / limits.check_path(spec.scenario, "scenario file")).resolve()
     if not scenario.is_file():
         raise InputError(problem(path, "scenario", "an existing scenario file, relative to the "
-                                 "experiment file", spec.scenario))
+                                 f"experiment file (looked for {scenario})", spec.scenario))
     return spec, scenario
+
+
+def point_count(spec: ExperimentSpec) -> float:
+    """Design points, computed from the design alone (a float: it may be astronomical)."""
+    if spec.design == "points":
+        return len(spec.points)
+    if spec.design == "grid":
+        return math.prod(float(p.count()) for p in spec.parameters.values())
+    if spec.design in SAMPLED:
+        return spec.samples
+    return spec.samples * (factors(spec) + (2 if spec.design == "saltelli" else 1))
+
+
+def run_count(spec: ExperimentSpec) -> float:
+    """Runs of the experiment: points x replications, computed before building either."""
+    return point_count(spec) * spec.replications
 
 
 def design_points(spec: ExperimentSpec) -> list[Point]:
@@ -342,11 +382,28 @@ def run_tasks(spec: ExperimentSpec, scenario: Path, points: list[Point]) -> list
     return tasks
 
 
-def check_budget(spec: ExperimentSpec, count: int, path: str = "experiment") -> None:
+def check_budget(spec: ExperimentSpec, path: str = "experiment") -> None:
+    """The design's run count against `max_runs` and the `runs` limit (sim.limits)."""
+    count = run_count(spec)
+    shown = f"{int(count):,}" if count < 1e18 else f"{count:.3g}"
+    what = (f"{shown} runs ({_count_formula(spec)})")
     if count > spec.max_runs:
-        raise InputError(problem(path, "max_runs", f"at least {count} to allow this design "
-                                 f"({count} runs); raise max_runs or shrink the design",
-                                 spec.max_runs))
+        raise InputError(problem(path, "max_runs", f"at least {shown} to allow this design: "
+                                 f"{what}; raise max_runs or shrink the design", spec.max_runs))
+    limits.check("runs", math.ceil(count), path, "replications" if spec.replications > 1
+                 else "design", f"a design of {what}; a number of runs")
+
+
+def _count_formula(spec: ExperimentSpec) -> str:
+    if spec.design == "grid":
+        sizes = " x ".join(f"{p.count():.0f}" for p in spec.parameters.values())
+        points = f"grid {sizes}"
+    elif spec.design in SENSITIVITY:
+        extra = 2 if spec.design == "saltelli" else 1
+        points = f"samples {spec.samples} x (factors {factors(spec)} + {extra})"
+    else:
+        points = f"{point_count(spec):.0f} points"
+    return f"{points} x {spec.replications} replications"
 
 
 def spec_hash(spec: ExperimentSpec) -> str:

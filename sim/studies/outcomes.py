@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim import limits
 from sim.data.roster import load_states
 from sim.errors import InputError, problem
 from sim.scenario.spec import ScenarioSpec, TimePoint
@@ -144,7 +144,7 @@ def load_observed(outcomes: OutcomesSpec, scenario: ScenarioSpec, base_dir: Path
         raise InputError(problem(targets_file, f"{where}.file",
                                  "an existing CSV of observed outcomes (relative to the "
                                  "targets file)", outcomes.file))
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = limits.read_csv(path, "CSV file of observed outcomes")
     columns = ["iso3"] + [o.column for o in outcomes.signed.values()] + [
         o.column for o in outcomes.votes.values()]
     missing = [problem(path, c, "this column to be present") for c in columns

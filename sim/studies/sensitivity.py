@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError, problem
+from sim.errors import InputError, boundary, problem
 from sim.studies.experiment import (
     SENSITIVITY,
     ExperimentSpec,
@@ -110,6 +110,7 @@ class SensitivityResult:
     sweep: SweepResult
 
 
+@boundary
 def sensitivity(path: str | Path, out: str | Path, *, backend: str = "process",
                 workers: int | None = None, resume: bool = False, log=None
                 ) -> SensitivityResult:

@@ -9,6 +9,7 @@ of workers: every run depends only on its scenario, overrides and seed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -19,21 +20,36 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.errors import InputError, did_you_mean, problem
+from sim.errors import InputError, boundary, did_you_mean, os_problem, problem
 from sim.runs.runner import run_batch, run_spec, spec_for
-from sim.runs.store import provenance, write_json, write_table, write_text
-from sim.studies.backends import TaskError, default_workers, execute
+from sim.runs.store import (
+    file_sha256,
+    folder_lock,
+    provenance,
+    write_json,
+    write_table,
+    write_text,
+)
+from sim.studies.backends import TaskError, default_workers, duration, estimate, execute
 from sim.studies.experiment import (
     ExperimentSpec,
     Point,
     RunTask,
-    check_budget,
     design_points,
     load_experiment,
     run_tasks,
     spec_hash,
 )
-from sim.studies.results import compact, finished_runs, load_results, write_shard
+from sim.studies.results import (
+    PLAN_FILES,
+    compact,
+    finished_runs,
+    load_results,
+    read_manifest,
+    set_aside,
+    verify,
+    write_shard,
+)
 
 
 class Progress:
@@ -62,7 +78,7 @@ class Progress:
         eta = (self.total - self.done) / rate if rate > 0 else math.inf
         bar = "#" * int(20 * self.done / max(self.total, 1))
         line = (f"[{bar:<20}] {self.done}/{self.total} runs {self.done / max(self.total, 1):4.0%}"
-                f"  {rate:.1f} runs/s  ETA {_duration(eta)}  failed {self.failed}")
+                f"  {rate:.1f} runs/s  ETA {duration(eta)}  failed {self.failed}")
         print(("\r" if self.tty else "") + line, end="" if self.tty else "\n",
               file=self.stream, flush=True)
 
@@ -71,12 +87,8 @@ class Progress:
             print(file=self.stream)
 
 
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+#: space set aside while a sweep writes, freed to record a failure when the disk is full
+RESERVE_BYTES = 1 << 20
 
 
 def _batches(todo: list[RunTask], size: int) -> list[tuple]:
@@ -93,12 +105,57 @@ def _batches(todo: list[RunTask], size: int) -> list[tuple]:
 
 
 def plan(path: str | Path) -> dict:
-    """What a sweep would do, without running it (for printing and dry runs)."""
+    """What a sweep would do, without running it (for printing and dry runs).
+
+    The run count is checked from the design before any point is built; then every
+    point is resolved and validated as the sweep will (a point that is not a valid
+    scenario is recorded in its tasks as `invalid`).
+    """
     spec, scenario = load_experiment(path)
     points = design_points(spec)
     tasks = run_tasks(spec, scenario, points)
-    check_budget(spec, len(tasks), str(path))
     return {"spec": spec, "scenario": scenario, "points": points, "tasks": tasks}
+
+
+def invalid_points(planned: dict) -> dict[str, list[int]]:
+    """Why points are invalid -> the indices of the points with that reason."""
+    reasons: dict[str, list[int]] = {}
+    for task in planned["tasks"]:
+        if task.invalid and task.replicate == 0:
+            reasons.setdefault(task.invalid, []).append(task.point)
+    return reasons
+
+
+def dry_run(path: str | Path, log: Callable[[str], None] = print, workers: int | None = None,
+            backend: str = "process") -> int:
+    """Print the design, its run count and an estimate, and check every point as the sweep
+    would; returns the number of invalid points (the command exits 2 if there are any)."""
+    planned = plan(path)
+    spec, points, tasks = planned["spec"], planned["points"], planned["tasks"]
+    log(f"{spec.name}: design {spec.design}, {len(points)} points x {spec.replications} "
+        f"replications = {len(tasks)} runs (max_runs {spec.max_runs})")
+    for point in points[:10]:
+        log(f"  {point.index:>5}  {point.label}")
+    if len(points) > 10:
+        log(f"  ... and {len(points) - 10} more points")
+    reasons = invalid_points(planned)
+    bad = sum(len(indices) for indices in reasons.values())
+    valid = [t for t in tasks if not t.invalid]
+    if valid:
+        per_run, produced = pilot(planned["scenario"], points[valid[0].point], valid[0].seed)
+        check_metrics(spec, produced, path)
+        parallel = 1 if backend == "serial" else workers or default_workers()
+        log(estimate(len({t.run_id for t in valid}), per_run, parallel))
+    if not bad:
+        log(f"all {len(points)} points are valid scenarios")
+        return 0
+    log(f"{bad} of {len(points)} points are invalid (their runs would be recorded as failed):")
+    for reason, indices in sorted(reasons.items(), key=lambda item: -len(item[1]))[:5]:
+        shown = ", ".join(str(i) for i in indices[:8]) + (" ..." if len(indices) > 8 else "")
+        log(f"  {len(indices)} point{'s' if len(indices) > 1 else ''} ({shown}): {reason}")
+    if len(reasons) > 5:
+        log(f"  ... and {len(reasons) - 5} more reasons")
+    return bad
 
 
 def pilot(scenario: Path, point: Point, seed: int) -> tuple[float, set[str]]:
@@ -139,6 +196,7 @@ def _points_table(spec: ExperimentSpec, points: list[Point]) -> pd.DataFrame:
     return frame
 
 
+@boundary
 def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
           workers: int | None = None, scheduler: str | None = None, resume: bool = False,
           log: Callable[[str], None] | None = None, quiet: bool = False, load: bool = True):
@@ -146,17 +204,54 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
 
     Returns the loaded SweepResult, or with `load=False` only the manifest (a dict with
     the counts), so that the sweeping process never holds all results in memory.
-    Raises InputError for a bad experiment or an output directory that holds another
-    sweep (use `resume=True` to continue it).
+    The folder is locked while the sweep writes it (a second sweep into it is refused).
+    With `resume=True` every shard already there is checked first, and runs whose
+    shards are damaged or missing are computed again. Raises InputError for a bad
+    experiment, an output directory that holds another sweep, or a failed write (the
+    manifest then says "failed" and why); KeyboardInterrupt after an interruption
+    (finished runs are kept).
     """
     log = log or (lambda line: print(line, file=sys.stderr))
     out = Path(out)
     planned = plan(path)
+    with folder_lock(out, "sweep folder"):
+        reserve = out / ".reserve"  # room to record a failure on a disk that fills up
+        try:
+            reserve.write_bytes(b"\0" * RESERVE_BYTES)
+            manifest = _sweep(planned, path, out, backend, workers, scheduler, resume, log,
+                              quiet)
+        except OSError as exc:
+            reason = (f"{os_problem(exc).expected}, while writing "
+                      f"{Path(exc.filename).parent if exc.filename else 'its files'}")
+            with contextlib.suppress(OSError):
+                reserve.unlink()
+            with contextlib.suppress(OSError, InputError):  # best effort
+                write_json(out / "manifest.json", {**read_manifest(out), "status": "failed",
+                                                   "reason": reason})
+            raise InputError(problem(out, "--out", reason)) from None
+        finally:
+            with contextlib.suppress(OSError):
+                reserve.unlink()
+    return load_results(out) if load else manifest
+
+
+def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, log,
+           quiet) -> dict:
     spec, scenario, points, tasks = (planned[k] for k in ("spec", "scenario", "points", "tasks"))
     if (out / "runs").is_dir() and any((out / "runs").iterdir()) and not resume:
         raise InputError(problem(out, "--out", "an empty or new directory, or --resume to "
                                  "continue the sweep already in it", str(out)))
-    finished = finished_runs(out) if resume else pd.DataFrame(columns=["run_id", "status"])
+    shards: list[dict] = []
+    finished = pd.DataFrame(columns=["run_id", "status"])
+    if resume:
+        verification = verify(out, read_manifest(out))
+        if verification.damaged or verification.missing:
+            log(f"{len(verification.damaged) + len(verification.missing)} damaged or missing "
+                f"shards ({verification.describe()}): their runs are computed again; damaged "
+                f"shards are set aside in {out / 'damaged'}/")
+            set_aside(out, verification)
+        finished = finished_runs(out, verification)
+        shards = verification.entries
     done_ids = set(finished.loc[finished["status"] == "ok", "run_id"])
     todo, planned_ids = [], set()
     for task in tasks:  # each distinct run once, in plan order
@@ -185,8 +280,7 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
     log(f"{spec.name}: {len(points)} points x {spec.replications} replications = "
         f"{len(tasks)} runs ({reused} already done, {len(todo)} to run"
         f"{f', {len(invalid)} invalid' if invalid else ''}); "
-        f"about {per_run:.2f} s per run, estimated {_duration(len(todo) * per_run / parallel)} "
-        f"on {parallel} worker{'s' if parallel > 1 else ''} ({backend}), {size} runs per task")
+        f"{estimate(len(todo), per_run, parallel)} ({backend}), {size} runs per task")
 
     manifest = {
         "experiment": spec.name,
@@ -203,15 +297,19 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": "running",
         **provenance(),
+        "files": {name: file_sha256(out / name) for name in PLAN_FILES},
     }
-    write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", {**manifest, "shards": shards})
 
+    failures: dict[str, dict] = {}  # the first failed runs, for the manifest
+    _note_failures(failures, finished)
     if invalid:
         log(f"{len(invalid)} runs of {len({t.point for t in invalid})} points with invalid "
             f"overrides are recorded as failed; first: {invalid[0].invalid}")
-        write_shard(out, {"runs": pd.DataFrame([
-            {**t.model_dump(exclude={"invalid"}), "status": "failed", "error": t.invalid,
-             "seconds": 0.0, "host": ""} for t in invalid])})
+        rows = pd.DataFrame([{**t.model_dump(exclude={"invalid"}), "status": "failed",
+                              "error": t.invalid, "seconds": 0.0, "host": ""} for t in invalid])
+        shards += write_shard(out, {"runs": rows})
+        _note_failures(failures, rows)
     by_index = {p.index: p for p in points}
     batches = _batches(todo, size)
     tables = ("metrics", "steps") if spec.keep_steps else ("metrics",)
@@ -221,7 +319,20 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
     computed, failed = 0, len(invalid)
     started = time.perf_counter()
     last_manifest = started
-    status = "complete"
+    status = "interrupted"
+
+    def record(**extra) -> None:
+        elapsed = time.perf_counter() - started
+        manifest.update({
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "runs_computed": computed,
+            "runs_failed": failed,
+            "elapsed_s": round(elapsed, 3),
+            "runs_per_s": round(computed / elapsed, 3) if elapsed > 0 else None,
+            **extra,
+        })
+        write_json(out / "manifest.json", {**manifest, "shards": shards})
+
     try:
         for index, result in execute(run_batch, work, backend=backend, workers=workers,
                                      scheduler=scheduler):
@@ -230,46 +341,49 @@ def sweep(path: str | Path, out: str | Path, *, backend: str = "process",
                 result = {"runs": pd.DataFrame([{**t, "status": "failed",
                                                  "error": f"{result.kind}: {result.message}",
                                                  "seconds": 0.0, "host": ""} for t in chunk])}
-            write_shard(out, result)
+            shards += write_shard(out, result)
+            _note_failures(failures, result["runs"])
             batch_failed = int((result["runs"]["status"] == "failed").sum())
             computed += len(result["runs"]) - batch_failed
             failed += batch_failed
             progress.update(len(result["runs"]), batch_failed)
             if time.perf_counter() - last_manifest > 5:
                 last_manifest = time.perf_counter()
-                write_json(out / "manifest.json", {**manifest, "runs_computed": computed,
-                                                   "runs_failed": failed})
+                record()
+        status = "complete_with_failures" if failed else "complete"
     except KeyboardInterrupt:
-        status = "interrupted"
         log("\ninterrupted: finished runs are kept; continue with --resume")
+        record(status="interrupted", failures=list(failures.values()))
+        raise
+    except BaseException as exc:
+        if not isinstance(exc, OSError):
+            with contextlib.suppress(OSError):
+                record(status="failed", reason=f"{type(exc).__name__}: {exc}")
+        raise
     finally:
         progress.close()
-        elapsed = time.perf_counter() - started
-        manifest.update({
-            "status": status if not failed or status != "complete" else "complete_with_failures",
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "runs_computed": computed,
-            "runs_failed": failed,
-            "elapsed_s": round(elapsed, 3),
-            "runs_per_s": round(computed / elapsed, 3) if elapsed > 0 else None,
-            "failures": _failures(out),
-        })
-        write_json(out / "manifest.json", manifest)
-    if status == "interrupted":
-        raise KeyboardInterrupt
-    compact(out)
-    log(f"{computed} runs computed, {reused} reused, {failed} failed in {_duration(elapsed)}; "
+    elapsed = time.perf_counter() - started
+
+    def merged(entries: list[dict]) -> None:
+        shards[:] = entries
+        record(status=status, failures=list(failures.values()))
+
+    compact(out, record=merged)
+    log(f"{computed} runs computed, {reused} reused, {failed} failed in {duration(elapsed)}; "
         f"results in {out}/")
-    return load_results(out) if load else manifest
+    return {**manifest, "shards": shards}
 
 
-def _failures(out: Path, limit: int = 20) -> list[dict]:
-    runs = finished_runs(out)
+def _note_failures(failures: dict[str, dict], runs: pd.DataFrame, limit: int = 20) -> None:
+    """Keep the first `limit` failed runs by run id; a run that succeeds leaves the list."""
     if runs.empty or "status" not in runs:
-        return []
-    bad = runs[runs["status"] == "failed"].head(limit)
-    return [{"run_id": r.run_id, "point": int(r.point), "replicate": int(r.replicate),
-             "seed": int(r.seed), "error": r.error} for r in bad.itertuples()]
+        return
+    for run_id in runs.loc[runs["status"] == "ok", "run_id"]:
+        failures.pop(run_id, None)
+    for row in runs[runs["status"] == "failed"].head(max(0, limit - len(failures))).itertuples():
+        failures[row.run_id] = {"run_id": row.run_id, "point": int(row.point),
+                                "replicate": int(row.replicate), "seed": int(row.seed),
+                                "error": row.error}
 
 
-__all__ = ["plan", "sweep"]
+__all__ = ["dry_run", "plan", "sweep"]
