@@ -10,6 +10,7 @@ import pytest
 from conftest import DATA, ROOT, run_cli
 
 from sim.decision import term_arrays, utility_terms, vote_band, vote_codes, vote_probabilities
+from sim.errors import InputError
 from sim.model import NormDiplomacyModel
 from sim.runs.runner import spec_for
 from sim.scenario.loading import with_overrides
@@ -369,7 +370,21 @@ def test_a_roster_without_the_optional_columns_still_loads():
     assert "caricom" not in table.memberships and "eu" in table.memberships
     packaged = load_states()
     assert {"caricom", "coe", "franc_zone"} <= set(packaged.memberships)
-    assert "un_agreement_usa_2017" in packaged.numbers
+    assert "budapest_convention" in packaged.numbers
+
+
+def test_the_roster_takes_no_column_built_from_recorded_un_votes(tmp_path):
+    """Voting agreement with a state is built from recorded votes: an outcome, not an input."""
+    from sim.data.roster import load_states
+
+    packaged = load_states()
+    assert not [c for c in packaged.frame.columns if "agreement" in c or "coincidence" in c]
+    frame = pd.read_csv(ROOT / "sim" / "data" / "states_2018.csv", dtype=str,
+                        keep_default_na=False)
+    path = tmp_path / "states.csv"
+    frame.assign(un_agreement_usa_2017="0.5").to_csv(path, index=False)
+    with pytest.raises(InputError, match="un_agreement_usa_2017"):
+        load_states(str(path))
 
 
 def test_the_training_copy_matches_its_shared_source():
