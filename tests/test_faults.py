@@ -128,6 +128,8 @@ def test_ctrl_c_stops_a_calibration_within_5_s(tmp_path):
     targets = yaml.safe_load((ROOT / "experiments" / "calibrate_paris_call_2018.yaml")
                              .read_text())
     targets["scenario"] = str(BASELINE)
+    # the copy lives elsewhere: its per-state outcomes file is named from the project's
+    targets["outcomes"]["file"] = str(ROOT / "experiments" / targets["outcomes"]["file"])
     targets["search"] = {"seed": 1, "explore": {"candidates": 60, "replications": 2},
                          "refine": {"candidates": 4, "replications": 2, "rounds": 1}}
     path = tmp_path / "targets.yaml"

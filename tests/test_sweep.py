@@ -683,3 +683,29 @@ def test_report_writes_tables_and_figures_for_each_design(tmp_path, monkeypatch,
 def test_report_on_a_directory_without_a_sweep_exits_2(tmp_path):
     code, _, err = cli("report", tmp_path)
     assert code == 2 and "points.parquet" in err
+
+
+def test_ctrl_c_while_a_run_is_committed_still_counts_it(tmp_path, monkeypatch):
+    """A Ctrl-C arriving while a finished run's shards are written waits for the commit:
+    the interrupted manifest lists and counts every runs shard on disk (it used to miss
+    the one being written)."""
+    written = []
+
+    def write_then_interrupt(directory, frames):
+        entries = write_shard(directory, frames)
+        written.append(entries)
+        if len(written) == 3:  # Ctrl-C as the third run's runs shard lands
+            os.kill(os.getpid(), signal.SIGINT)
+        return entries
+
+    monkeypatch.setattr(sim.studies.sweep, "write_shard", write_then_interrupt)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        quiet_sweep(experiment_copy(tmp_path), out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    on_disk = sorted(f"runs/{p.name}" for p in shards(out, "runs"))
+    assert manifest["status"] == "interrupted"
+    runs_on_disk = sum(len(pd.read_parquet(p)) for p in shards(out, "runs"))
+    assert len(on_disk) == 3 and manifest["runs_computed"] == runs_on_disk
+    assert sorted(e["name"] for e in manifest["shards"] if e["name"].startswith("runs/")) \
+        == on_disk

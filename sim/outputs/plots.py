@@ -95,7 +95,11 @@ def bloc_curves(steps: pd.DataFrame, proposal: str, blocs: Sequence[str]):
     ax.set_ylabel("state signatories (count)")
     ax.set_title("State signatories by bloc", fontsize=10)
     _dates_axis(ax)
-    ax.legend(fontsize=8, frameon=False)
+    if blocs:
+        ax.legend(fontsize=8, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "the scenario defines no blocs", transform=ax.transAxes,
+                ha="center")
     return fig
 
 
@@ -163,7 +167,8 @@ def sufficiency_curves(table: pd.DataFrame, proposal: str):
     ax.set_xlabel("replications (runs)")
     ax.set_ylabel("95% CI half-width / mean")
     ax.grid(True, which="both", color=GRID, linewidth=0.6)
-    ax.legend(fontsize=8, frameon=False)
+    if not shown.empty:
+        ax.legend(fontsize=8, frameon=False)
     return fig
 
 

@@ -112,6 +112,23 @@ def _interrupts_ignored_by_children():
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold a Ctrl-C that arrives while a finished run is committed (its shards written
+    and counted) until the commit is done, so the manifest counts every shard on disk."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if arrived:
+        raise KeyboardInterrupt
+
+
 def _ignore_interrupts() -> None:
     """Workers leave Ctrl-C to the parent, which stops them (no worker tracebacks)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -30,7 +30,14 @@ from sim.runs.store import (
     write_table,
     write_text,
 )
-from sim.studies.backends import TaskError, default_workers, duration, estimate, execute
+from sim.studies.backends import (
+    TaskError,
+    default_workers,
+    duration,
+    estimate,
+    execute,
+    interrupts_deferred,
+)
 from sim.studies.experiment import (
     ExperimentSpec,
     Point,
@@ -341,11 +348,12 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
                 result = {"runs": pd.DataFrame([{**t, "status": "failed",
                                                  "error": f"{result.kind}: {result.message}",
                                                  "seconds": 0.0, "host": ""} for t in chunk])}
-            shards += write_shard(out, result)
-            _note_failures(failures, result["runs"])
-            batch_failed = int((result["runs"]["status"] == "failed").sum())
-            computed += len(result["runs"]) - batch_failed
-            failed += batch_failed
+            with interrupts_deferred():
+                shards += write_shard(out, result)
+                _note_failures(failures, result["runs"])
+                batch_failed = int((result["runs"]["status"] == "failed").sum())
+                computed += len(result["runs"]) - batch_failed
+                failed += batch_failed
             progress.update(len(result["runs"]), batch_failed)
             if time.perf_counter() - last_manifest > 5:
                 last_manifest = time.perf_counter()
