@@ -254,12 +254,14 @@ class NormDiplomacyModel(mesa.Model):
     def focus(self) -> np.ndarray:
         """(N, P): who must consider what this step, besides the randomly activated.
 
-        Everyone eligible at a proposal's launch (the pre-negotiated signatures), and
-        every target of a campaign that convenes a forum at its start.
+        At a proposal's launch, everyone on its launch list (the pre-negotiated
+        signatures: every actor unless the proposal sets `launch_reach`), and every target
+        of a campaign that convenes a forum at its start.
         """
         world = self.world
         focus = np.zeros(world.signed.shape, dtype=bool)
-        focus[:, world.launch_step == self.steps] = True
+        launching = world.launch_step == self.steps
+        focus[:, launching] = world.launch_reach[:, launching]
         for campaign in world.campaigns:
             if campaign.convenes and campaign.start == self.steps:
                 focus[:, campaign.proposal] |= campaign.target > 0

@@ -114,9 +114,9 @@ def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
     """Build the World of `spec` for integer `seed` (default: the scenario's seed)."""
     seed = spec.metadata.seed if seed is None else int(seed)
     world_seq, _ = seed_streams(seed)
-    rng_firms, rng_civil, rng_thresholds, rng_initiatives, rng_network, rng_traits = (
-        _generator(s) for s in world_seq.spawn(6)
-    )
+    # a seventh stream leaves the draws of the first six as they were
+    (rng_firms, rng_civil, rng_thresholds, rng_initiatives, rng_network, rng_traits,
+     rng_launch) = (_generator(s) for s in world_seq.spawn(7))
     states = load_states(spec.world.states.roster, spec.base_dir)
     firms = _population("firm", spec.world.firms, states, spec.base_dir, rng_firms)
     civil = _population("civil", spec.world.civil, states, spec.base_dir, rng_civil)
@@ -167,6 +167,7 @@ def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
     _join_initiatives(world, rng_initiatives)
     world.network = build_network(world, spec.world.network, rng_network)
     _set_proposals(world)
+    _consult_before_launch(world, states, rng_launch)
     _set_behaviour(world)
     reset_dynamics(world)
     return world
@@ -398,6 +399,25 @@ def _set_proposals(world: World) -> None:
     world.kind_weight_total = np.array(
         [world.weight[world.slices[k]].sum() for k in KINDS], dtype=float
     )
+
+
+def _consult_before_launch(world: World, states: Table, rng: np.random.Generator) -> None:
+    """Who is on each proposal's pre-negotiated launch list (weighs it in the launch round).
+
+    A state is consulted with the chance `launch_reach` gives it (uniform draws compared
+    with the clipped form, so a higher reach keeps every state reached at a lower one);
+    the sponsor and every non-state always are. Drawn only for proposals with a reach.
+    """
+    world.launch_reach = np.ones((world.n_actors, len(world.proposal_ids)), dtype=bool)
+    for k, proposal in enumerate(world.spec.proposals.values()):
+        if proposal.launch_reach is None:
+            continue
+        chance = np.clip(_state_form(world, states, proposal.launch_reach), 0.0, 1.0)
+        consulted = rng.random(world.n_actors) < chance
+        consulted[world.kind != 0] = True
+        if world.sponsor[k] >= 0:
+            consulted[world.sponsor[k]] = True
+        world.launch_reach[:, k] = consulted
 
 
 def _set_behaviour(world: World) -> None:
