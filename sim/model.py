@@ -337,8 +337,9 @@ class NormDiplomacyModel(mesa.Model):
         """(N, P): who must consider what this step, besides the randomly activated;
         None when nobody is (most steps).
 
-        Everyone eligible at a proposal's launch (the pre-negotiated signatures), and
-        every target of a campaign that convenes a forum at its start.
+        At a proposal's launch, everyone on its launch list (the pre-negotiated
+        signatures: every actor unless the proposal sets `launch_reach`), and every target
+        of a campaign that convenes a forum at its start.
         """
         world = self.world
         launching = world.launch_step == self.steps
@@ -346,7 +347,7 @@ class NormDiplomacyModel(mesa.Model):
         if not launching.any() and not forums:
             return None
         focus = np.zeros(world.signed.shape, dtype=bool)
-        focus[:, launching] = True
+        focus[:, launching] = world.launch_reach[:, launching]
         for campaign in forums:
             focus[:, campaign.proposal] |= campaign.target > 0
         return focus if focus.any() else None

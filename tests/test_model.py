@@ -233,3 +233,36 @@ def test_un_vote_counts_only_the_terms_it_names(tiny_spec):
          * term_arrays(model.world)[align, states, vote.proposal])
     expected = np.where(v > vote.yes_above, 1, np.where(v < vote.no_below, -1, 0))
     np.testing.assert_array_equal(model.world.votes[:, vote.proposal], expected)
+
+
+def test_launch_list_of_everyone_is_the_launch_round_of_everyone(tiny_spec):
+    """A reach of 1 puts every state on the launch list: the run is the one without."""
+    from sim.scenario.loading import with_overrides
+
+    reached = run_spec(with_overrides(tiny_spec, {"proposals.call.launch_reach": {"base": 1.0}}), 5)
+    plain = run_spec(tiny_spec, 5)
+    pd.testing.assert_frame_equal(reached.actors.drop(columns="run_id"),
+                                  plain.actors.drop(columns="run_id"))
+
+
+def test_states_off_the_launch_list_do_not_weigh_the_text_at_launch(tiny_spec):
+    """With no state consulted, only the sponsor and the non-states are in focus at launch."""
+    model = NormDiplomacyModel(tiny_spec, rng=2, **{"proposals.call.launch_reach": {"base": 0.0},
+                                                    "behaviour.state.activation": 0.0})
+    call = model.world.proposal_ids.index("call")
+    model.step()
+    states = model.world.kind == 0
+    focus = np.zeros(states.shape, bool)
+    focus[model.world.index_of["AAA"]] = True
+    np.testing.assert_array_equal(model.world.launch_reach[states, call], focus[states])
+    assert not model.world.considered[states & ~focus, call].any()
+    assert model.world.considered[~states, call].all()
+    np.testing.assert_array_equal(model.world.signed[states, call], focus[states])
+
+
+def test_a_wider_launch_list_keeps_every_state_a_narrower_one_reached(tiny_spec):
+    """The same uniform draws are compared with the reach: lists are nested in the reach."""
+    lists = [NormDiplomacyModel(tiny_spec, rng=3, **{"proposals.call.launch_reach":
+                                                     {"base": r}}).world.launch_reach[:, 0]
+             for r in (0.2, 0.5, 0.8)]
+    assert (lists[0] <= lists[1]).all() and (lists[1] <= lists[2]).all()

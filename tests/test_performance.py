@@ -131,6 +131,7 @@ EVERYTHING = {
     "world.states.regime": {"member_of.nato": 1.0},
     "proposals.call.ties": {"member_of.g20": 0.8},
     "proposals.call.regime": 1.0,
+    "proposals.call.launch_reach": {"base": 0.5},
     "behaviour.non_adoption": 0.7,
     "behaviour.state.cue": 0.5, "behaviour.state.capacity": 0.3,
     "behaviour.state.regime": 0.4, "behaviour.state.ties": 0.6,
@@ -147,7 +148,7 @@ EVERYTHING = {
 
 def test_every_mechanism_on_a_shared_world_gives_the_tables_of_one_drawn_afresh(tiny_spec):
     """Negotiation rewrites a text and moving positions rewrite interests mid-run, cue
-    groups and sponsor ties are set from the scenario: none of it may leak from one run
+    groups, sponsor ties and launch lists are set from the scenario: none of it may leak from one run
     into the next through a shared structure, or differ from a world drawn afresh."""
     spec = with_overrides(tiny_spec, EVERYTHING)
     other = with_overrides(spec, {"proposals.call.ties": {"member_of.nato": -0.5},

@@ -10,6 +10,7 @@ import pytest
 from conftest import DATA, ROOT, run_cli
 
 from sim.decision import term_arrays, utility_terms, vote_band, vote_codes, vote_probabilities
+from sim.errors import InputError
 from sim.model import NormDiplomacyModel
 from sim.runs.runner import spec_for
 from sim.scenario.loading import with_overrides
@@ -250,6 +251,18 @@ def test_a_prior_must_name_a_parameter(tmp_path):
     assert code == 2 and "priors.behaviour.state.peers" in err
 
 
+def test_a_refit_starts_at_the_scenarios_values(tmp_path):
+    """`start: scenario` seeds the search with the scenario's coefficients, not the priors'."""
+    text = TARGETS.read_text().replace("replications: 2}", "replications: 2, start: scenario}")
+    text = text.replace("{mean: 0.2, sd: 0.3}", "{mean: 0.8, sd: 0.3}")
+    (tmp_path / "t.yaml").write_text(text.replace("../", f"{DATA}/"))
+    result = calibrate(tmp_path / "t.yaml", backend="serial", log=lambda line: None)
+    first = result["search"][result["search"]["stage"] == "generation 1"]
+    start = first.iloc[-1]  # the start point, carried into the first generation
+    assert start["behaviour.state.threshold.mean"] == 0.2  # the scenario's, not the prior's
+    assert start["behaviour.state.capacity"] == 0.0
+
+
 def test_cmaes_finds_the_minimum_of_a_quadratic():
     target = np.array([0.2, 0.7, 0.5, 0.9])
     strategy = CMAES(np.full(4, 0.5), 0.3, 10, seed=1)
@@ -357,7 +370,21 @@ def test_a_roster_without_the_optional_columns_still_loads():
     assert "caricom" not in table.memberships and "eu" in table.memberships
     packaged = load_states()
     assert {"caricom", "coe", "franc_zone"} <= set(packaged.memberships)
-    assert "un_agreement_usa_2017" in packaged.numbers
+    assert "budapest_convention" in packaged.numbers
+
+
+def test_the_roster_takes_no_column_built_from_recorded_un_votes(tmp_path):
+    """Voting agreement with a state is built from recorded votes: an outcome, not an input."""
+    from sim.data.roster import load_states
+
+    packaged = load_states()
+    assert not [c for c in packaged.frame.columns if "agreement" in c or "coincidence" in c]
+    frame = pd.read_csv(ROOT / "sim" / "data" / "states_2018.csv", dtype=str,
+                        keep_default_na=False)
+    path = tmp_path / "states.csv"
+    frame.assign(un_agreement_usa_2017="0.5").to_csv(path, index=False)
+    with pytest.raises(InputError, match="un_agreement_usa_2017"):
+        load_states(str(path))
 
 
 def test_the_training_copy_matches_its_shared_source():

@@ -36,7 +36,10 @@ STATE_NUMBERS = (
 )  # fmt: skip
 
 #: Columns no input may carry: they are what the model is validated against.
-FORBIDDEN_HINTS = ("paris", "signed", "supporter", "vote", "a_res", "oewg", "gge")
+# recorded UN votes of any session are outcomes, not inputs: voting agreement or
+# coincidence scores are built from them
+FORBIDDEN_HINTS = ("paris", "signed", "supporter", "vote", "a_res", "oewg", "gge",
+                   "un_agreement", "coincidence")
 
 
 def derived_state_attributes(table: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -208,6 +208,7 @@ def check_references(spec: ScenarioSpec, source_of: Callable[[str], str]) -> Non
         path = f"proposals.{pid}"
         check.dimensions(f"{path}.content", proposal.content)
         check.form(f"{path}.ties", proposal.ties)
+        check.form(f"{path}.launch_reach", proposal.launch_reach or {})
         if not proposal.content:
             check.problems.append(problem(source_of(f"{path}.content"), f"{path}.content",
                                           "at least one dimension the text covers", {}))

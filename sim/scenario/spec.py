@@ -442,6 +442,11 @@ class Proposal(Spec):
                              "term): an attribute-linear form over state attributes")
     regime: Signed = Field(0.0, description="+1: the text builds on the existing cyber "
                            "regime; -1: it would replace it (the `regime` term)")
+    launch_reach: LinearForm | None = Field(
+        None, description="the pre-negotiated launch list: the chance (an attribute-linear "
+        "form over state attributes, clipped to [0, 1]) that a state was consulted before "
+        "the launch and so weighs the text in the launch round; the others come to it when "
+        "they next reconsider. None: every actor is in the launch round")
     negotiation: Negotiation | None = None
 
 

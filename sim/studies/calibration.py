@@ -90,12 +90,15 @@ class Stage(Spec):
 
 class Evolution(Spec):
     """CMA-ES settings: candidates per generation, generations, replications of each
-    candidate (common random numbers), initial step size as a share of each range."""
+    candidate (common random numbers), initial step size as a share of each range, and
+    where the search starts: at the priors' means (a first calibration), or at the
+    scenario's values (a refit after a change to the model; the priors still count)."""
 
     population: int = Field(12, ge=4)
     generations: int = Field(30, ge=1)
     replications: int = Field(4, ge=1)
     sigma: Annotated[float, Field(gt=0, le=1)] = 0.25
+    start: Literal["priors", "scenario"] = "priors"
 
 
 class Search(Spec):
@@ -350,9 +353,9 @@ class _Search:
         return best
 
     def evolve(self, current: dict, observed, label: str = "") -> dict:
-        """CMA-ES from the priors' means (else the current values); the best candidate seen."""
+        """CMA-ES from the priors' means or the scenario's values; the best candidate seen."""
         settings, ranges = self.calibration.search.cmaes, self.calibration.parameters
-        priors = self.calibration.priors
+        priors = {} if settings.start == "scenario" else self.calibration.priors
         start = {n: priors[n].mean if n in priors else current[n] for n in self.names}
         unit = np.array([(start[n] - ranges[n][0]) / (ranges[n][1] - ranges[n][0])
                          for n in self.names])

@@ -142,6 +142,8 @@ class World:
         membership: (N, M) booleans over `membership_names` (organisations, initiatives).
         interests, salience: (N, D) over `dimensions`; weight, cyber_power, threshold: (N,).
         content: (P, D) proposal texts; bindingness (P,); eligible (N, P); launch_step (P,).
+        launch_reach: (N, P) True for the actors on a proposal's pre-negotiated launch
+            list, who weigh it in its launch round (everyone, unless `launch_reach` is set).
         network: (N, N) sparse influence ties; row i holds whom i looks at.
         group_ids, group_member, group_leaders, group_cohesion: cue groups (a state may
             be in several; non-states take their home's), (N, G) membership, leaders.
@@ -194,6 +196,7 @@ class World:
     bindingness: np.ndarray = None
     eligible: np.ndarray = None
     launch_step: np.ndarray = None
+    launch_reach: np.ndarray = None
     sponsor: np.ndarray = None
     federated: np.ndarray = None
     rivalry: np.ndarray = None

@@ -37,6 +37,9 @@ from sim.world.arrays import Attributes, Campaign, Vote, World, reset_dynamics
 from sim.world.network import build_network
 from sim.world.rules import linear_form, select
 
+#: the world stream of the launch lists, after the six of the structure (so that those
+#: draw as they did); drawn per run, since the lists depend on the proposals
+LAUNCH_STREAM = 6
 #: how utility terms enter U: costs and rival commitments count against signing
 TERM_SIGNS = np.array([-1.0 if t in ("cost", "rival") else 1.0 for t in TERMS])
 
@@ -175,6 +178,8 @@ def furnish_world(world: World, spec: ScenarioSpec, seed: int) -> World:
     _set_thresholds(world)
     _set_proposals(world)
     _set_sponsor_ties(world)
+    _consult_before_launch(world, _generator(seed_streams(seed)[0].spawn(LAUNCH_STREAM + 1)
+                                             [LAUNCH_STREAM]))
     _set_behaviour(world)
     reset_dynamics(world)
     return world
@@ -493,6 +498,27 @@ def _set_proposals(world: World) -> None:
             world.rivalry[k, q] = world.rivalry[q, k] = strength
     # peers are shares of the neighbours who *could* sign: fixed for the run
     world.peer_norm = np.asarray(world.network @ world.eligible.astype(float))
+
+
+def _consult_before_launch(world: World, rng: np.random.Generator) -> None:
+    """Who is on each proposal's pre-negotiated launch list (weighs it in the launch round).
+
+    A state is consulted with the chance `launch_reach` gives it (uniform draws compared
+    with the clipped form, so a higher reach keeps every state reached at a lower one);
+    the sponsor and every non-state always are. Drawn only for proposals with a reach.
+    """
+    spec = world.spec
+    world.launch_reach = np.ones((world.n_actors, len(world.proposal_ids)), dtype=bool)
+    states = load_states(spec.world.states.roster, spec.base_dir)
+    for k, proposal in enumerate(spec.proposals.values()):
+        if proposal.launch_reach is None:
+            continue
+        chance = np.clip(_state_form(world, states, proposal.launch_reach), 0.0, 1.0)
+        consulted = rng.random(world.n_actors) < chance
+        consulted[world.kind != 0] = True
+        if world.sponsor[k] >= 0:
+            consulted[world.sponsor[k]] = True
+        world.launch_reach[:, k] = consulted
 
 
 def _set_behaviour(world: World) -> None:
