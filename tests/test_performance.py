@@ -147,9 +147,10 @@ EVERYTHING = {
 
 
 def test_every_mechanism_on_a_shared_world_gives_the_tables_of_one_drawn_afresh(tiny_spec):
-    """Negotiation rewrites a text and moving positions rewrite interests mid-run, cue
-    groups, sponsor ties and launch lists are set from the scenario: none of it may leak from one run
-    into the next through a shared structure, or differ from a world drawn afresh."""
+    """Negotiation rewrites a text and moving positions rewrite interests mid-run; cue
+    groups, sponsor ties and launch lists are set from the scenario: none of it may leak
+    from one run into the next through a shared structure, or differ from a world drawn
+    afresh."""
     spec = with_overrides(tiny_spec, EVERYTHING)
     other = with_overrides(spec, {"proposals.call.ties": {"member_of.nato": -0.5},
                                   "behaviour.state.cue": 0.9})
