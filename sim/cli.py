@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def run_command(args: argparse.Namespace) -> int:
     from sim.runs.record import write_runs
     from sim.runs.runner import resolve, run_replicates, run_spec
 
+    loading = time.perf_counter()
     spec = resolve(args.scenario, _overrides(args.set), args.steps)
+    load_s = time.perf_counter() - loading
     limits.check("runs", args.reps, "--reps", "", "a number of replicates")
     if args.reps == 1:
         seed = spec.metadata.seed if args.seed is None else args.seed
@@ -76,7 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
                         texts=pd.concat([r.texts for r in records], ignore_index=True),
                         actors=pd.concat([r.actors for r in records], ignore_index=True))
     if args.out:
-        write_runs(records, args.out)
+        write_runs(records, args.out, load_s=load_s)
         summary["out"] = str(args.out)
     if args.format == "json":
         print(strict_json(summary))
@@ -107,10 +110,17 @@ def schema_command(args: argparse.Namespace) -> int:
 
 @command("bench")
 def bench_command(args: argparse.Namespace) -> int:
-    from sim.bench import format_report, run_benchmark
+    from sim.bench import SCALE_SIZES, format_report, run_benchmark, step_cost_figure
 
-    report = run_benchmark(sizes=args.sizes, repeats=args.repeats, reference_cap=args.reference_cap)
+    scale = None if args.scale is None else tuple(args.scale or SCALE_SIZES)
+    report = run_benchmark(sizes=args.sizes, repeats=args.repeats,
+                           reference_cap=args.reference_cap, mesa_repeats=args.mesa_repeats,
+                           profile=args.profile, sweeps=args.sweeps,
+                           memory_runs=tuple(args.memory_runs), workers=args.workers,
+                           scale=scale)
     print(strict_json(report) if args.json else format_report(report))
+    if args.figure:
+        step_cost_figure(report, args.figure)
     return 0
 
 
@@ -519,7 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_path, help="results directory (default: results/<name>)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
     p.add_argument("--workers", type=WORKERS, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) or scheduler "
+                   "file (.json); default: a local cluster")
     p.add_argument("--resume", action="store_true", help="skip runs already finished in --out")
     p.add_argument("--dry-run", action="store_true",
                    help="print the design, run count and estimate, and check every point")
@@ -586,7 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=_path, help="results directory (default: results/design_<name>)")
     p.add_argument("--backend", choices=("serial", "process", "dask"), default="process")
     p.add_argument("--workers", type=WORKERS, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) or scheduler "
+                   "file (.json); default: a local cluster")
     p.add_argument("--resume", action="store_true", help="reuse runs already finished in --out")
     p.add_argument("--dry-run", action="store_true", help="print the run count only")
 
@@ -612,11 +624,27 @@ def build_parser() -> argparse.ArgumentParser:
     configure_parser(p)
 
     p = add("bench", help="time the baseline and the kernel against the agent loop")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--sizes", type=REPS, nargs="+", default=[1_000, 10_000, 100_000])
-    p.add_argument("--repeats", type=REPS, default=5, help="baseline runs (median reported)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--sizes", type=REPS, nargs="+", default=[1_000, 10_000, 100_000],
+                   help="world sizes for the kernel and per-step figures")
+    p.add_argument("--repeats", type=REPS, default=7, help="baseline runs (median reported)")
+    p.add_argument("--mesa-repeats", type=REPS, default=3,
+                   help="runs of Mesa's BoltzmannWealth (median)")
     p.add_argument("--reference-cap", type=REPS, default=None,
                    help="time the agent loop on at most this many agents (default: all)")
+    p.add_argument("--profile", action="store_true",
+                   help="also profile baseline runs and list the top costs")
+    p.add_argument("--sweeps", type=REPS, nargs="?", const=1_000, default=None,
+                   metavar="RUNS", help="also sweep RUNS baseline runs (default 1000) on each "
+                   "backend, and sweeps of --memory-runs for peak memory")
+    p.add_argument("--memory-runs", type=REPS, nargs="+", default=[500, 5_000])
+    p.add_argument("--workers", type=WORKERS, default=2, help="workers of the sweeps")
+    p.add_argument("--scale", type=REPS, nargs="*", default=None, metavar="ACTORS",
+                   help="also run worlds of these sizes (default 1,000,000 and 10,000,000 "
+                        "actors), each in its own process; the actors limit is raised to "
+                        "each size for its run")
+    p.add_argument("--figure", type=_path, metavar="STEM",
+                   help="also draw seconds per step against actors (STEM.png, .svg, .pdf)")
     return parser
 
 

@@ -45,6 +45,7 @@ from scipy.special import expit
 
 from sim.scenario.spec import TERMS
 from sim.world.arrays import World, sparse_row
+from sim.world.network import tie_sums
 
 #: the terms that depend on a proposal's text (content and bindingness)
 TEXT_TERMS = ("align", "cost")
@@ -80,13 +81,19 @@ def _demand(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _burden(x: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(A, C) summed over dimensions cell by cell, texts taken in blocks so that the
-    (A, block, D) array stays small (the blocking does not change a digit)."""
-    burden = np.empty((x.shape[0], y.shape[0]))
-    block = max(1, TEXT_BLOCK // max(1, x.shape[0] * x.shape[1]))
-    for first in range(0, y.shape[0], block):
-        texts = slice(first, first + block)
-        burden[:, texts] = _demand(x[:, None, :], s[:, None, :], y[None, texts]).sum(axis=2)
+    """(A, C) summed over dimensions cell by cell, texts and actors taken in blocks so
+    that the (actors, texts, D) array stays small however large the world (the blocking
+    does not change a digit: each cell is summed over its own D values)."""
+    n_actors, n_dims = x.shape
+    burden = np.empty((n_actors, y.shape[0]))
+    texts_per = max(1, TEXT_BLOCK // max(1, n_actors * n_dims))
+    actors_per = max(1, TEXT_BLOCK // max(1, min(texts_per, y.shape[0]) * n_dims))
+    for first in range(0, y.shape[0], texts_per):
+        texts = slice(first, first + texts_per)
+        for start in range(0, n_actors, actors_per):
+            part = slice(start, start + actors_per)
+            burden[part, texts] = _demand(x[part, None, :], s[part, None, :],
+                                          y[None, texts]).sum(axis=2)
     return burden
 
 
@@ -135,12 +142,28 @@ def text_utility(world: World, p: int, rows: np.ndarray, content: np.ndarray,
     return rest[:, None] + a * align + g * cost  # g carries the sign of cost (-1)
 
 
-def signals(world: World) -> np.ndarray:
-    """(N, P) what leaders show: +1 signed, -1 opposed, -non_adoption if considered and
-    not signed, 0 otherwise."""
-    signed = world.signed.astype(float)
-    declined = world.considered & ~world.signed & ~world.opposed
-    return signed - world.opposed - world.non_adoption * declined
+def _stance(world: World, actors) -> np.ndarray:
+    """(len(actors), P): +1 signed, -1 opposes, 0 otherwise."""
+    return world.signed[actors].astype(float) - world.opposed[actors]
+
+
+class Shown:
+    """What leaders show, (N, P) as indexed: +1 signed, -1 opposed, -non_adoption if
+    considered and not signed, 0 otherwise. Computed only for the rows asked for
+    (``shown[leaders]``): the leader and cue terms read a few leaders' rows, not an
+    (N, P) array each step."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.shape = world.signed.shape
+
+    def __getitem__(self, actors) -> np.ndarray:
+        world = self.world
+        stance = _stance(world, actors)
+        if not world.non_adoption:
+            return stance
+        signed, opposed = world.signed[actors], world.opposed[actors]
+        return stance - world.non_adoption * (world.considered[actors] & ~signed & ~opposed)
 
 
 def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -151,7 +174,7 @@ def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
     for the few (leader, own group) pairs, as `leader_term` does for blocs.
     """
     leaders, groups, bounds = world.group_leader_rows, world.group_of_leader, world.group_bounds
-    if not len(world.group_ids):
+    if not len(world.group_ids) or not len(rows):
         return np.zeros((len(rows), stances.shape[1]))
     sizes = np.diff(bounds).astype(float)
     cumulative = np.vstack([np.zeros(stances.shape[1]), np.cumsum(stances[leaders], axis=0)])
@@ -173,31 +196,30 @@ def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out / np.maximum(counted, 1)[:, None]
 
 
-def leader_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def leader_term(world: World, stances, rows: np.ndarray) -> np.ndarray:
     """Cohesion x mean stance of the bloc's leaders; a leader looks at the other leaders.
 
-    For the actors `rows` (sorted indices), as (len(rows), P).
+    For the actors `rows`, as (len(rows), P); `stances` is (N, P) or `Shown`.
     """
-    n_blocs, n_props = len(world.leaders), stances.shape[1]
-    mean = np.zeros((n_blocs + 1, n_props))  # last row: actors without a bloc
-    totals = []
-    for code, leaders in enumerate(world.leaders):
-        total = stances[leaders].sum(axis=0)
-        totals.append(total)
-        if len(leaders):
-            mean[code] = world.cohesion[code] * total / len(leaders)
+    leaders, bounds, counts, leads = world.leader_layout
+    shown = stances[leaders]
+    totals = np.zeros((len(counts), shown.shape[1]))
+    for code, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        # each bloc's own rows summed as numpy sums them (not one product for all blocs:
+        # a signal of -non_adoption is not an integer, so the order of additions counts)
+        totals[code] = shown[first:last].sum(axis=0)
+    mean = np.zeros((len(counts) + 1, shown.shape[1]))  # last row: actors without a bloc
+    mean[:-1] = world.cohesion[:, None] * totals / np.maximum(counts, 1)[:, None]
     out = mean[world.bloc[rows]]
-    for code, leaders in enumerate(world.leaders):
-        inside = world.leaders_inside[code]
-        where = np.searchsorted(rows, inside)
-        present = where < len(rows)
-        present[present] = rows[where[present]] == inside[present]
-        inside, where = inside[present], where[present]
-        if len(leaders) > 1:
-            out[where] = (world.cohesion[code] * (totals[code] - stances[inside])
-                          / (len(leaders) - 1))
-        else:
-            out[where] = 0.0
+    inside = np.flatnonzero(leads[rows] >= 0)  # leaders among rows, in their own bloc
+    if len(inside):
+        bloc = leads[rows[inside]]
+        others = counts[bloc] - 1
+        out[inside] = np.where(
+            others[:, None] > 0,
+            world.cohesion[bloc, None] * (totals[bloc] - stances[rows[inside]])
+            / np.maximum(others, 1)[:, None],
+            0.0)
     return out
 
 
@@ -229,22 +251,22 @@ def _terms(world: World, rows: np.ndarray | None, needed: np.ndarray | None = No
     then computed only for them."""
     pick = slice(None) if rows is None else rows
     every = np.arange(world.n_actors) if rows is None else rows
-    signed = world.signed.astype(float)
-    stances = signed - world.opposed
-    shown = signals(world) if world.non_adoption else stances
+    shown = Shown(world)
     heed = (lambda t: None) if needed is None else (lambda t: needed[TERMS.index(t)])
     align, cost = static_terms(world)
     yield align[pick]
     yield cost[pick]
-    # the full product is O(edges) and cheaper than slicing rows out of the sparse matrix
-    peers = np.asarray(world.network @ (signed * world.eligible))[pick]
+    could_sign = (world.signed & world.eligible).astype(float)
+    # the deciding actors' ties only: O(their ties), not O(all ties), each step
+    peers = (np.asarray(world.network @ could_sign) if rows is None
+             else tie_sums(world.network, rows, could_sign))
     yield _safe_divide(peers, world.peer_norm[pick])
     yield _only(heed("leader"), every, leader_term, world, shown)
     yield momentum(world)[None, :]
-    yield stances[world.home[pick]] * (world.kind[pick] != 0)[:, None]
+    yield _stance(world, world.home[pick]) * (world.kind[pick] != 0)[:, None]
     yield world.federated[pick]
     yield world.outreach[pick]
-    yield signed[pick] @ world.rivalry.T
+    yield world.signed[pick].astype(float) @ world.rivalry.T
     yield world.capacity[pick][:, None]
     yield world.embeddedness[pick][:, None] * world.regime[None, :]
     yield world.ties[pick]

@@ -10,13 +10,16 @@ decided this step, so the vectorised kernel and the per-agent rule agree exactly
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
 import mesa
 import numpy as np
 from mesa.experimental.scenarios import Scenario
+from threadpoolctl import ThreadpoolController
 
 from sim.agents import AGENT_CLASSES, ActorAgent
 from sim.decision import (
@@ -29,11 +32,12 @@ from sim.decision import (
     vote_codes,
     vote_probabilities,
 )
-from sim.history import History
+from sim.history import History, StepSeries
 from sim.negotiation import hold_round, open_talks
 from sim.positions import Trajectories, move_positions
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
 from sim.scenario.spec import TERMS, ScenarioSpec
+from sim.world.arrays import World
 from sim.world.build import build_world, seed_streams
 from sim.world.rules import select
 
@@ -42,6 +46,45 @@ DEFAULT_SCENARIO = "paris_call_2018"
 VOTE_CODES = {1: "yes", 0: "abstain", -1: "no"}
 #: the terms a second-stage voter reads from the first stage's votes
 CUED = (TERMS.index("leader"), TERMS.index("cue"))
+
+
+class OneBlasThread:
+    """While the model computes, BLAS (numpy's matrix products) runs in one thread.
+
+    A multi-threaded BLAS splits a long product (momentum: weights x signatures over
+    every firm) into partial sums per thread and adds them in a different order, so a
+    world with more than about 10,000 actors of a kind would give results that depend on
+    the machine's number of cores. One thread gives the same digits everywhere (and
+    sweep workers, one per core, do not oversubscribe the cores). Re-entrant, so that
+    `run_model` pays for the switch once rather than every step.
+    """
+
+    def __init__(self):
+        self._controller: ThreadpoolController | None = None
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def __call__(self):
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+            return
+        if self._controller is None:
+            self._controller = ThreadpoolController()
+        with self._controller.limit(limits=1, user_api="blas"):
+            self._local.depth = 1
+            try:
+                yield
+            finally:
+                self._local.depth = 0
+
+
+#: use as ``with one_blas_thread(): ...`` around anything that computes a run
+one_blas_thread = OneBlasThread()
 
 
 def seed_from(rng: Any) -> int:
@@ -99,6 +142,8 @@ class NormDiplomacyModel(mesa.Model):
             SeedSequence is turned into an integer seed first.
         decision: "kernel" (vectorised) or "reference" (each agent computes its own
             utility in a Mesa ``shuffle_do`` loop; same results, slower).
+        world: a World already built for this scenario and seed (as
+            `sim.world.cache.WorldCache.world` gives); default: built here.
         **overrides: dotted paths into the scenario, e.g.
             ``**{"proposals.paris_call.bindingness": 0.5}``.
 
@@ -106,6 +151,11 @@ class NormDiplomacyModel(mesa.Model):
         spec: the validated scenario; world: the actor arrays; actors: agents by row.
         history: per-step tallies; datacollector: Mesa model-level series.
         seed: the integer seed of this run.
+
+    The Mesa agents (`actors`, `agents`, `agents_by_type`) are built on first use:
+    a run that only steps and observes never pays for a million Python objects,
+    while SolaraViz, `mesa.batch_run`, the dashboard's inspector and
+    ``decision="reference"`` see ordinary agents (unique ids follow World rows).
 
     Example:
         >>> model = NormDiplomacyModel("scenarios/paris_call_2018.yaml", rng=1)
@@ -119,6 +169,7 @@ class NormDiplomacyModel(mesa.Model):
         *,
         rng: Any = None,
         decision: Literal["kernel", "reference"] = "kernel",
+        world: World | None = None,
         **overrides: Any,
     ):
         super().__init__(scenario=self._norm_scenario(scenario, rng, overrides))
@@ -128,11 +179,11 @@ class NormDiplomacyModel(mesa.Model):
         self.spec: ScenarioSpec = self.scenario.spec
         self.seed: int = self.scenario.rng
         self.last_step = self.spec.metadata.steps
-        self.world = build_world(self.spec, self.seed)
+        with one_blas_thread():
+            self.world = build_world(self.spec, self.seed) if world is None else world
         self.behaviour_rng = np.random.Generator(np.random.PCG64(seed_streams(self.seed)[1]))
-        self.actors: list[ActorAgent] = [
-            AGENT_CLASSES[kind](self, row) for row, kind in enumerate(self.world.kind)
-        ]
+        self._actors: list[ActorAgent] | None = None
+        self._pressed: list[tuple[np.ndarray, int]] = []  # outreach written last step
         self.pending_utility = np.zeros(self.world.signed.shape)
         self._events = [(self.spec.step_of(e.at), e) for e in self.spec.events.values()]
         checkpoints = [self.spec.step_of(t) for t in self.spec.report.checkpoints]
@@ -140,7 +191,7 @@ class NormDiplomacyModel(mesa.Model):
         self.talks = open_talks(self.world)
         self.trajectories = Trajectories(self.world, self.spec.positions)
         self.trajectories.record(0)
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self.datacollector = StepSeries(self.history)
 
     @staticmethod
     def _norm_scenario(scenario, rng, overrides) -> NormScenario:
@@ -157,33 +208,56 @@ class NormDiplomacyModel(mesa.Model):
         source = DEFAULT_SCENARIO if scenario is None else str(scenario)
         return NormScenario(rng=rng, source=source, overrides=overrides)
 
-    def _reporters(self) -> dict:
-        reporters = {"date": lambda m: m.date}
-        for p, pid in enumerate(self.world.proposal_ids):
-            for k, kind in enumerate(("state", "firm", "civil")):
-                reporters[f"{pid}.signers_{kind}"] = (
-                    lambda m, p=p, k=k: m.history.latest("signers", p, k))
-            reporters[f"{pid}.share_states"] = lambda m, p=p: m.history.latest("share_states", p)
-            reporters[f"{pid}.share_gdp"] = lambda m, p=p: m.history.latest("share_gdp", p)
-        return reporters
+    @property
+    def actors(self) -> list[ActorAgent]:
+        """The agents in World row order (built now if nothing has asked for them yet)."""
+        self._build_agents()
+        return self._actors
+
+    @property
+    def agents(self):
+        """Mesa's AgentSet of every actor (built on first use)."""
+        self._build_agents()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        self._build_agents()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._build_agents()
+        return super().agent_types
+
+    def _build_agents(self) -> None:
+        # `...` while Mesa's own __init__ runs, before there is a world to view
+        if getattr(self, "_actors", ...) is None:
+            self._actors = [AGENT_CLASSES[kind](self, row)
+                            for row, kind in enumerate(self.world.kind)]
 
     @property
     def date(self):
         """Calendar date of the current step (its first day)."""
         return self.world.date_of_step(max(self.steps, 1))
 
+    def run_model(self) -> None:
+        """Step to the scenario's last step."""
+        with one_blas_thread():
+            super().run_model()
+
     def step(self) -> None:
         """One step of diplomacy."""
-        self.apply_events()
-        self.launch_proposals()
-        self.run_outreach()
-        self.negotiate()
-        self.decide()
-        self.hold_votes()
-        self.move_positions()
-        self.history.record(self.steps)
-        self.trajectories.record(self.steps)
-        self.datacollector.collect(self)
+        with one_blas_thread():
+            self.apply_events()
+            self.launch_proposals()
+            self.run_outreach()
+            self.negotiate()
+            self.decide()
+            self.hold_votes()
+            self.move_positions()
+            self.history.record(self.steps)
+            self.trajectories.record(self.steps)
         if self.steps >= self.last_step:
             self.running = False
 
@@ -217,16 +291,24 @@ class NormDiplomacyModel(mesa.Model):
                 world.signed_step[sponsor, p] = self.steps
 
     def run_outreach(self) -> None:
-        """Current pressure of each campaign: budget x target weight x decay since start."""
+        """Current pressure of each campaign: budget x target weight x decay since start.
+
+        Only the targets are touched (after resetting those of the step before), so a
+        campaign aimed at a few states costs a few states, however large the world.
+        """
         world = self.world
-        world.outreach[:] = 0.0
+        for rows, proposal in self._pressed:
+            world.outreach[rows, proposal] = 0.0
+        self._pressed = []
         for campaign in world.campaigns:
             running = campaign.start <= self.steps and (
                 campaign.end is None or self.steps <= campaign.end)
             if running and world.launched[campaign.proposal]:
                 elapsed = self.steps - campaign.start
                 strength = campaign.budget * math.exp(-campaign.decay * elapsed)
-                world.outreach[:, campaign.proposal] += strength * campaign.target
+                rows = campaign.targeted
+                world.outreach[rows, campaign.proposal] += strength * campaign.target[rows]
+                self._pressed.append((rows, campaign.proposal))
 
     def negotiate(self) -> None:
         """Sponsors hold the consultation rounds due this step and may revise their texts."""
@@ -251,21 +333,24 @@ class NormDiplomacyModel(mesa.Model):
         self.agents.shuffle_do("consider")
         return self.pending_utility.copy() if rows is None else self.pending_utility[rows]
 
-    def focus(self) -> np.ndarray:
-        """(N, P): who must consider what this step, besides the randomly activated.
+    def focus(self) -> np.ndarray | None:
+        """(N, P): who must consider what this step, besides the randomly activated;
+        None when nobody is (most steps).
 
         At a proposal's launch, everyone on its launch list (the pre-negotiated
         signatures: every actor unless the proposal sets `launch_reach`), and every target
         of a campaign that convenes a forum at its start.
         """
         world = self.world
-        focus = np.zeros(world.signed.shape, dtype=bool)
         launching = world.launch_step == self.steps
+        forums = [c for c in world.campaigns if c.convenes and c.start == self.steps]
+        if not launching.any() and not forums:
+            return None
+        focus = np.zeros(world.signed.shape, dtype=bool)
         focus[:, launching] = world.launch_reach[:, launching]
-        for campaign in world.campaigns:
-            if campaign.convenes and campaign.start == self.steps:
-                focus[:, campaign.proposal] |= campaign.target > 0
-        return focus
+        for campaign in forums:
+            focus[:, campaign.proposal] |= campaign.target > 0
+        return focus if focus.any() else None
 
     def decide(self) -> None:
         """Activated actors sign when U + noise > theta and withdraw below theta - h.
@@ -275,16 +360,22 @@ class NormDiplomacyModel(mesa.Model):
         """
         world = self.world
         focus = self.focus()
-        rounds = self.spec.behaviour.launch_rounds if focus.any() else 1
+        rounds = self.spec.behaviour.launch_rounds if focus is not None else 1
         for round_ in range(rounds):
             activated = self.behaviour_rng.random(world.n_actors) < world.activation
             noise = self.behaviour_rng.logistic(size=world.signed.shape)
-            wanted = focus if round_ else focus | activated[:, None]
-            considering = wanted & world.eligible & world.launched
+            if focus is None:  # most weeks: only the activated, no (N, P) masks
+                rows = np.flatnonzero(activated)
+                considering = world.eligible[rows] & world.launched
+            else:
+                wanted = focus if round_ else focus | activated[:, None]
+                considering = wanted & world.eligible & world.launched
+                rows = np.arange(world.n_actors)
             # only the actors who decide now need a utility (a few percent most weeks)
-            rows = np.flatnonzero(considering.any(axis=1))
+            deciding = considering.any(axis=1)
+            rows, considering = rows[deciding], considering[deciding]
             if len(rows):
-                self._apply_decisions(rows, self.utilities(rows), noise[rows], considering[rows])
+                self._apply_decisions(rows, self.utilities(rows), noise[rows], considering)
 
     def _apply_decisions(self, rows: np.ndarray, u: np.ndarray, noise: np.ndarray,
                          considering: np.ndarray):
@@ -296,13 +387,14 @@ class NormDiplomacyModel(mesa.Model):
         joins = considering & ~signed & (value > theta)
         leaves = considering & signed & (value < theta - world.hysteresis[rows, None])
         leaves &= rows[:, None] != world.sponsor[None, :]  # sponsors stand by their text
-        signed = (signed | joins) & ~leaves
-        first = joins & (world.signed_step[rows] < 0)
-        world.signed[rows] = signed
         world.considered[rows] |= considering
-        world.signed_step[rows] = np.where(first, self.steps, world.signed_step[rows])
-        world.withdrawn_step[rows] = np.where(joins, -1, np.where(
-            leaves, self.steps, world.withdrawn_step[rows]))
+        if joins.any() or leaves.any():  # most deciders of most weeks stay as they were
+            signed = (signed | joins) & ~leaves
+            first = joins & (world.signed_step[rows] < 0)
+            world.signed[rows] = signed
+            world.signed_step[rows] = np.where(first, self.steps, world.signed_step[rows])
+            world.withdrawn_step[rows] = np.where(joins, -1, np.where(
+                leaves, self.steps, world.withdrawn_step[rows]))
         world.opposed[rows] = np.where(considering, ~signed & (u < -theta),
                                        world.opposed[rows])
 

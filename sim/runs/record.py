@@ -8,6 +8,7 @@ and the resolved scenario YAML, atomically.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,8 @@ class RunRecord:
         steps, actors, votes, metrics: tidy tables, every row with run_id and seed.
         texts: each negotiated text per round and dimension (empty without negotiation).
         trajectories: interests of the recorded actors per step and dimension.
-        timings: seconds spent building and running.
+        timings: seconds per phase: build_s (world and model), steps_s, observe_s
+            (tables and metrics).
     """
 
     run_id: str
@@ -219,8 +221,14 @@ def signing_probability(records: list[RunRecord]) -> pd.DataFrame:
     return long
 
 
-def write_runs(records: list[RunRecord], out: str | Path) -> Path:
-    """Write the tables of one or more runs, a manifest and the resolved scenario."""
+def write_runs(records: list[RunRecord], out: str | Path, *,
+               load_s: float | None = None) -> Path:
+    """Write the tables of one or more runs, a manifest and the resolved scenario.
+
+    The manifest's `timings` sum each phase over the runs: load (`load_s`, the seconds
+    the caller spent reading the scenario, if it says), build, steps, observe and write.
+    """
+    started = time.perf_counter()
     out = Path(out)
     spec = records[0].scenario
     for name in TABLES:
@@ -229,11 +237,15 @@ def write_runs(records: list[RunRecord], out: str | Path) -> Path:
     if len(records) > 1:
         write_table(out / "signing_probability.parquet", signing_probability(records))
     write_text(out / "scenario.yaml", spec.to_yaml())
+    phases = {"load_s": load_s} | {
+        phase: sum(r.timings.get(phase, 0.0) for r in records)
+        for phase in ("build_s", "steps_s", "observe_s")}
     manifest = {
         "scenario": spec.metadata.name,
         "scenario_source": spec.source,
         "scenario_digest": spec.digest(),
         "runs": [{"run_id": r.run_id, "seed": r.seed, **r.timings} for r in records],
+        "timings": {**phases, "write_s": time.perf_counter() - started},
         **provenance(),
     }
     write_json(out / "manifest.json", manifest)

@@ -3,6 +3,9 @@
 A run's integer seed is all it needs besides the resolved scenario: `derive_seed`
 keys replicate seeds by a design point's hash, and `run_id` hashes (scenario, seed,
 MODEL_VERSION), so the same run gets the same id and tables on any machine.
+
+Runs of one process share world structures through `WORLDS` (sim.world.cache): runs
+on the same world (common random numbers) draw it once, with the same results.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pandas as pd
 
 from sim.errors import InputError, boundary, problem
 from sim.metrics import run_metrics
-from sim.model import NormDiplomacyModel
+from sim.model import NormDiplomacyModel, one_blas_thread
 from sim.runs.record import (
     RunRecord,
     actors_table,
@@ -34,6 +37,10 @@ from sim.runs.store import content_hash
 from sim.scenario.loading import find_scenario, load_scenario, with_overrides
 from sim.scenario.spec import ScenarioSpec
 from sim.version import MODEL_VERSION
+from sim.world.cache import WorldCache
+
+#: the world structures this process keeps for the runs that share them
+WORLDS = WorldCache()
 
 
 def derive_seed(root: int, key: str, replicate: int) -> int:
@@ -93,16 +100,29 @@ def run(
 
 
 def run_spec(spec: ScenarioSpec, seed: int, *, decision: str = "kernel",
-             tables: tuple[str, ...] = ("steps", "actors", "votes", "metrics")) -> RunRecord:
-    """Run a validated spec with an integer seed (the function sweeps call)."""
-    started = time.perf_counter()
-    model = NormDiplomacyModel(spec, rng=seed, decision=decision)
-    built = time.perf_counter()
-    model.run_model()
-    finished = time.perf_counter()
-    record = record_of(model, tables)
-    record.timings = {"build_s": built - started, "run_s": finished - built,
-                      "tables_s": time.perf_counter() - finished}
+             tables: tuple[str, ...] = ("steps", "actors", "votes", "metrics"),
+             worlds: WorldCache | None = WORLDS) -> RunRecord:
+    """Run a validated spec with an integer seed (the function sweeps call).
+
+    `worlds` shares world structures between runs that have the same one (default:
+    this process's `WORLDS`; None draws the world afresh). The record's `timings` hold
+    the seconds of each phase: build (the world and the model), steps, observe (tables).
+    """
+    with one_blas_thread():
+        started = time.perf_counter()
+        world = worlds.world(spec, seed) if worlds is not None else None
+        model = NormDiplomacyModel(spec, rng=seed, decision=decision, world=world)
+        built = time.perf_counter()
+        model.run_model()
+        stepped = time.perf_counter()
+        record = record_of(model, tables)
+    record.timings = {"build_s": built - started, "steps_s": stepped - built,
+                      "observe_s": time.perf_counter() - stepped}
+    # A Mesa model is a web of references back to itself (its schedule, scenario and
+    # collectors), freed only by the cyclic collector, which seldom runs when runs
+    # allocate few Python objects: let go of its world now, so memory does not pile up
+    # over the runs of a sweep.
+    model.__dict__.clear()
     return record
 
 
@@ -166,15 +186,21 @@ def run_batch(scenario: str | Path, overrides: Mapping[str, Any] | None, tasks: 
     with its status, error, seconds and host, so a run that raises is recorded as
     failed rather than ending the batch. ``metrics`` (a name keeps that metric and its
     families, e.g. ``joined_``) filters the metrics table; ``steps`` is kept when
-    `tables` asks for it.
+    `tables` asks for it. ``timings`` sums the seconds of each phase (load, build,
+    steps, observe) over the batch. Runs on the same world (common random numbers
+    across points) share it through `WORLDS`.
     """
     host = f"{platform.node()}:{os.getpid()}"
+    started = time.perf_counter()
     try:
         spec = spec_for(scenario, overrides)
     except Exception as exc:  # the point itself is bad: every run of it fails
         return {"runs": pd.DataFrame([{**t, "status": "failed", "error": f"{exc}",
                                        "seconds": 0.0, "host": host} for t in tasks]),
-                "metrics": None, "steps": None}
+                "metrics": None, "steps": None, "texts": None,
+                "timings": {}}
+    timings = {"load_s": time.perf_counter() - started, "build_s": 0.0, "steps_s": 0.0,
+               "observe_s": 0.0}
     runs, kept = [], {name: [] for name in ("metrics", "steps", "texts")}
     for task in tasks:
         started = time.perf_counter()
@@ -194,6 +220,8 @@ def run_batch(scenario: str | Path, overrides: Mapping[str, Any] | None, tasks: 
             kept["texts"].append(record.texts)
         runs.append({**task, "status": "ok", "error": "",
                      "seconds": time.perf_counter() - started, "host": host})
-    return {"runs": pd.DataFrame(runs),
+        for phase, seconds in record.timings.items():
+            timings[phase] += seconds
+    return {"runs": pd.DataFrame(runs), "timings": timings,
             **{name: pd.concat(frames, ignore_index=True) if frames else None
                for name, frames in kept.items()}}

@@ -200,6 +200,11 @@ def _bounded(submit, tasks, limit) -> Iterator[tuple[int, Any]]:
 
 
 def _dask(function, tasks, workers, scheduler, limit, bounds) -> Iterator[tuple[int, Any]]:
+    """Tasks on a Dask cluster: `scheduler` is an address (tcp://host:8786), a scheduler
+    file (JSON, as `dask scheduler --scheduler-file` writes on a batch system), or None
+    for a local cluster of `workers` processes. A worker lost mid-sweep costs only its
+    tasks in flight: the scheduler runs them again elsewhere, and each result is taken
+    once."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -208,6 +213,8 @@ def _dask(function, tasks, workers, scheduler, limit, bounds) -> Iterator[tuple[
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         client = Client(cluster)
+    elif scheduler.endswith(".json"):
+        client = Client(scheduler_file=scheduler)
     else:
         client = Client(scheduler)
     try:

@@ -68,7 +68,8 @@ class ForecastModel(NormDiplomacyModel):
         u = utility(world, wanted)
         states = u[: len(self._states)]
         active = world.activation[self._states][:, None] if self._round == 0 else 0.0
-        chance = np.where(self._focus[self._states], 1.0, active)
+        chance = (active if self._focus is None  # nobody in focus this step
+                  else np.where(self._focus[self._states], 1.0, active))
         chance = chance * (world.eligible[self._states] & world.launched[None, :])
         theta = world.threshold[self._states][:, None]
         tau = self.spec.behaviour.temperature

@@ -324,6 +324,8 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
             for point, chunk in batches]
     progress = Progress(len(todo), quiet=quiet)
     computed, failed = 0, len(invalid)
+    # seconds per phase, summed over runs on every worker (writing: this process)
+    phases = dict.fromkeys(("load_s", "build_s", "steps_s", "observe_s", "write_s"), 0.0)
     started = time.perf_counter()
     last_manifest = started
     status = "interrupted"
@@ -336,6 +338,7 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
             "runs_failed": failed,
             "elapsed_s": round(elapsed, 3),
             "runs_per_s": round(computed / elapsed, 3) if elapsed > 0 else None,
+            "timings": {phase: round(seconds, 3) for phase, seconds in phases.items()},
             **extra,
         })
         write_json(out / "manifest.json", {**manifest, "shards": shards})
@@ -349,7 +352,11 @@ def _sweep(planned: dict, path, out: Path, backend, workers, scheduler, resume, 
                                                  "error": f"{result.kind}: {result.message}",
                                                  "seconds": 0.0, "host": ""} for t in chunk])}
             with interrupts_deferred():
+                writing = time.perf_counter()
                 shards += write_shard(out, result)
+                phases["write_s"] += time.perf_counter() - writing
+                for phase, seconds in result.get("timings", {}).items():
+                    phases[phase] += seconds
                 _note_failures(failures, result["runs"])
                 batch_failed = int((result["runs"]["status"] == "failed").sum())
                 computed += len(result["runs"]) - batch_failed

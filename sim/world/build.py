@@ -3,20 +3,43 @@
 Static facts are drawn here from the world seed (one stream per concern, so a change
 to one section leaves the other draws as they were); `reset_dynamics` then sets the
 state before the first step. The arrays themselves are described in `sim.world.arrays`.
+
+A World is built in two parts. Its *structure* (who exists, traits, memberships,
+blocs, cue groups, ties, each actor's threshold draw) depends only on the scenario's
+`world`, `dimensions`, `blocs`, `groups` and `initiatives` sections, their data tables
+and the seed (`structure_key`); everything else (thresholds from the behaviour section,
+proposals and the sponsor ties they name, campaigns, votes, coefficients, the dynamic
+state) is set per run. Runs that differ
+only in behaviour or proposals can therefore share one drawn structure
+(`build_world(spec, seed, structure)`), with the same results as drawing it again.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.data.roster import CATEGORY_COLUMN, SIZE_COLUMN, Table, load_named, load_states, slug
+from sim.data.roster import (
+    CATEGORY_COLUMN,
+    SIZE_COLUMN,
+    Table,
+    load_named,
+    load_states,
+    locate,
+    slug,
+)
 from sim.scenario.spec import KINDS, TERMS, Population, ScenarioSpec
-from sim.world.arrays import Campaign, Vote, World, reset_dynamics
+from sim.world.arrays import Attributes, Campaign, Vote, World, reset_dynamics
 from sim.world.network import build_network
 from sim.world.rules import linear_form, select
 
+#: the world stream of the launch lists, after the six of the structure (so that those
+#: draw as they did); drawn per run, since the lists depend on the proposals
+LAUNCH_STREAM = 6
 #: how utility terms enter U: costs and rival commitments count against signing
 TERM_SIGNS = np.array([-1.0 if t in ("cost", "rival") else 1.0 for t in TERMS])
 
@@ -39,21 +62,24 @@ def _generator(sequence: np.random.SeedSequence) -> np.random.Generator:
 class _Block:
     """Rows of one kind before they are stacked into the World."""
 
-    ids: list
-    names: list
+    ids: np.ndarray  # of the named actors (generated ones are numbered by the World)
+    names: np.ndarray
     n_named: int
     home: np.ndarray
     category: np.ndarray
+    codes: np.ndarray  # index of each actor's category among the population's categories
     size: np.ndarray
-    attributes: dict[str, np.ndarray]
+    attributes: dict[str, np.ndarray]  # table columns, of the named actors only
     flags: dict[str, np.ndarray]
 
 
 def _population(kind: str, spec: Population, states: Table, base_dir,
                 rng: np.random.Generator) -> _Block:
     """Named actors from their table, then `generated` more drawn from the scenario."""
-    iso3 = list(states.frame["iso3"])
-    ids, names, homes, categories, sizes = [], [], [], [], []
+    iso3 = np.array(states.frame["iso3"], dtype=object)
+    row_of = {code: row for row, code in enumerate(iso3)}
+    labels = list(spec.categories)
+    ids, names, homes, categories, sizes, codes = [], [], [], [], [], []
     attributes: dict[str, np.ndarray] = {}
     flags: dict[str, np.ndarray] = {}
     n_named = 0
@@ -61,18 +87,20 @@ def _population(kind: str, spec: Population, states: Table, base_dir,
         table = load_named(kind, spec.named, base_dir)
         n_named = len(table)
         frame = table.frame
-        ids += [slug(n) for n in frame["name"]]
-        names += list(frame["name"])
-        homes += [iso3.index(h) for h in frame["home_iso3"]]
-        categories += list(frame[CATEGORY_COLUMN[kind]])
-        sizes += list(frame[SIZE_COLUMN[kind]].astype(float))
+        ids.append(np.array([slug(n) for n in frame["name"]], dtype=object))
+        names.append(np.array(frame["name"], dtype=object))
+        homes.append(np.array([row_of[h] for h in frame["home_iso3"]], dtype=np.int64))
+        named_categories = list(frame[CATEGORY_COLUMN[kind]])
+        categories.append(np.array(named_categories, dtype=object))
+        # the loader checked that the scenario has every category the table names
+        codes.append(np.array([labels.index(c) for c in named_categories], dtype=np.int64))
+        sizes.append(frame[SIZE_COLUMN[kind]].to_numpy(float))
         for column in table.numbers:
             attributes[column] = frame[column].to_numpy(float)
         for column in table.memberships:
             flags[column] = frame[column].to_numpy(bool)
     n_generated = spec.generated
     if n_generated:
-        labels = list(spec.categories)
         shares = np.array([spec.categories[c].share for c in labels], float)
         drawn = rng.choice(len(labels), size=n_generated, p=shares / shares.sum())
         propensity = np.ones(len(iso3))
@@ -80,48 +108,95 @@ def _population(kind: str, spec: Population, states: Table, base_dir,
             propensity *= np.power(np.maximum(states.attribute(attr), 1e-12), exponent)
         home = rng.choice(len(iso3), size=n_generated, p=propensity / propensity.sum())
         size = (rng.pareto(spec.size.pareto_shape, n_generated) + 1.0) * spec.size.scale
-        width = len(str(n_generated))
-        ids += [f"{kind}_{k:0{width}d}" for k in range(1, n_generated + 1)]
-        names += [f"{labels[c]} {kind} {k} ({iso3[h]})"
-                  for k, (c, h) in enumerate(zip(drawn, home, strict=True), 1)]
-        homes += list(home)
-        categories += [labels[c] for c in drawn]
-        sizes += list(size)
-    total = n_named + n_generated
-    pad = np.full(n_generated, np.nan)
+        homes.append(home.astype(np.int64))
+        categories.append(np.array(labels, dtype=object)[drawn])
+        codes.append(drawn.astype(np.int64))
+        sizes.append(size)
     return _Block(
-        ids=ids,
-        names=names,
+        ids=_stacked(ids, object),
+        names=_stacked(names, object),
         n_named=n_named,
-        home=np.asarray(homes, dtype=np.int64).reshape(total),
-        category=np.asarray(categories, dtype=object).reshape(total),
-        size=np.asarray(sizes, dtype=float).reshape(total),
-        attributes={k: np.r_[v, pad] for k, v in attributes.items()},
-        flags={k: np.r_[v, np.zeros(n_generated, bool)] for k, v in flags.items()},
+        home=_stacked(homes, np.int64),
+        category=_stacked(categories, object),
+        codes=_stacked(codes, np.int64),
+        size=_stacked(sizes, float),
+        attributes=attributes,
+        flags=flags,
     )
 
 
-def _stack_columns(blocks: list[tuple[slice, dict[str, np.ndarray]]], n: int, fill,
-                   dtype) -> dict[str, np.ndarray]:
+def _stacked(pieces: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(pieces).astype(dtype, copy=False) if pieces else np.empty(0, dtype)
+
+
+def _stack_flags(blocks: list[tuple[slice, dict[str, np.ndarray]]], n: int
+                 ) -> dict[str, np.ndarray]:
     columns: dict[str, np.ndarray] = {}
     for rows, values in blocks:
         for name, column in values.items():
-            columns.setdefault(name, np.full(n, fill, dtype=dtype))[rows] = column
+            columns.setdefault(name, np.zeros(n, dtype=bool))[rows] = column
     return columns
 
 
-def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
-    """Build the World of `spec` for integer `seed` (default: the scenario's seed)."""
+def structure_key(spec: ScenarioSpec, seed: int) -> str:
+    """What a world's structure depends on: its sections of the scenario, the data
+    tables they read (by file and modification time) and the seed."""
+    sections = spec.model_dump(mode="json", by_alias=True,
+                               include={"world", "dimensions", "blocs", "groups",
+                                        "initiatives"})
+    tables = [spec.world.states.roster, spec.world.firms.named, spec.world.civil.named]
+    stamps = []
+    for table in tables:
+        path = locate(table, spec.base_dir) if table else None
+        stat = path.stat() if path is not None and path.is_file() else None
+        stamps.append([str(path), stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0])
+    text = json.dumps([sections, stamps, int(seed)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_world(spec: ScenarioSpec, seed: int | None = None,
+                structure: World | None = None) -> World:
+    """Build the World of `spec` for integer `seed` (default: the scenario's seed).
+
+    `structure`, if given, is a structure drawn by `draw_structure` for the same
+    `structure_key`; it is shared, not changed: the run gets its own copies of what
+    runs change (interests and salience, which events and agent views write).
+    """
     seed = spec.metadata.seed if seed is None else int(seed)
+    if structure is None:
+        return furnish_world(draw_structure(spec, seed), spec, seed)
+    world = copy.copy(structure)
+    world.interests = structure.interests.copy()
+    world.salience = structure.salience.copy()
+    return furnish_world(world, spec, seed)
+
+
+def furnish_world(world: World, spec: ScenarioSpec, seed: int) -> World:
+    """Set the parts of one run on a structure that is the run's own: thresholds,
+    proposals, behaviour coefficients and the state before the first step."""
+    world.spec, world.seed, world.static_cache = spec, int(seed), None
+    _set_thresholds(world)
+    _set_proposals(world)
+    _set_sponsor_ties(world)
+    _consult_before_launch(world, _generator(seed_streams(seed)[0].spawn(LAUNCH_STREAM + 1)
+                                             [LAUNCH_STREAM]))
+    _set_behaviour(world)
+    reset_dynamics(world)
+    return world
+
+
+def draw_structure(spec: ScenarioSpec, seed: int) -> World:
+    """The part of a World drawn from the world seed: actors, traits, blocs, memberships,
+    ties and each actor's threshold draw (see `structure_key` for what it depends on)."""
     world_seq, _ = seed_streams(seed)
-    # a seventh stream leaves the draws of the first six as they were
-    (rng_firms, rng_civil, rng_thresholds, rng_initiatives, rng_network, rng_traits,
-     rng_launch) = (_generator(s) for s in world_seq.spawn(7))
+    rng_firms, rng_civil, rng_thresholds, rng_initiatives, rng_network, rng_traits = (
+        _generator(s) for s in world_seq.spawn(6)
+    )
     states = load_states(spec.world.states.roster, spec.base_dir)
     firms = _population("firm", spec.world.firms, states, spec.base_dir, rng_firms)
     civil = _population("civil", spec.world.civil, states, spec.base_dir, rng_civil)
 
-    n_states, n_firms, n_civil = len(states), len(firms.ids), len(civil.ids)
+    n_states, n_firms, n_civil = len(states), len(firms.home), len(civil.home)
     n = n_states + n_firms + n_civil
     rows = {
         "state": slice(0, n_states),
@@ -132,22 +207,25 @@ def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
     home = np.r_[state_rows, firms.home, civil.home]
     frame = states.frame
 
+    named = {kind: slice(rows[kind].start, rows[kind].start + block.n_named)
+             for kind, block in (("firm", firms), ("civil", civil))}
     state_attributes = {name: states.attribute(name) for name in states.attributes}
-    attributes = _stack_columns(
-        [(rows["state"], state_attributes), (rows["firm"], firms.attributes),
-         (rows["civil"], civil.attributes)], n, np.nan, float,
-    )
-    flags = _stack_columns(
+    attributes = Attributes(n, [(rows["state"], state_attributes),
+                                (named["firm"], firms.attributes),
+                                (named["civil"], civil.attributes)])
+    flags = _stack_flags(
         [(rows["state"], {m: frame[m].to_numpy(bool) for m in states.memberships}),
-         (rows["firm"], firms.flags), (rows["civil"], civil.flags)], n, False, bool,
+         (named["firm"], firms.flags), (named["civil"], civil.flags)], n,
     )
     membership_names = list(flags)
     world = World(
         spec=spec,
         seed=seed,
         kind=np.repeat(np.arange(3, dtype=np.int8), [n_states, n_firms, n_civil]),
-        ids=np.array(list(frame["iso3"]) + firms.ids + civil.ids, dtype=object),
-        names=np.array(list(frame["name"]) + firms.names + civil.names, dtype=object),
+        named_ids=np.concatenate([np.array(frame["iso3"], dtype=object), firms.ids,
+                                  civil.ids]),
+        named_names=np.concatenate([np.array(frame["name"], dtype=object), firms.names,
+                                    civil.names]),
         home=home,
         category=np.r_[np.full(n_states, "", dtype=object), firms.category, civil.category],
         subregion=frame["un_subregion"].to_numpy(object)[home],
@@ -163,13 +241,12 @@ def build_world(spec: ScenarioSpec, seed: int | None = None) -> World:
     _assign_blocs(world)  # after traits: a bloc rule may use cyber_power or weight
     _assign_groups(world)
     _assign_dispositions(world, states)
-    _draw_thresholds(world, rng_thresholds)
+    _draw_threshold_noise(world, rng_thresholds)
     _join_initiatives(world, rng_initiatives)
     world.network = build_network(world, spec.world.network, rng_network)
-    _set_proposals(world)
-    _consult_before_launch(world, states, rng_launch)
-    _set_behaviour(world)
-    reset_dynamics(world)
+    world.kind_weight_total = np.array(
+        [world.weight[world.slices[k]].sum() for k in KINDS], dtype=float
+    )
     return world
 
 
@@ -231,11 +308,18 @@ def _state_form(world: World, states: Table, form: dict) -> np.ndarray:
 
 
 def _assign_dispositions(world: World, states: Table) -> None:
-    """Engagement capacity, regime embeddedness and ties to each proposal's sponsor."""
+    """Engagement capacity and regime embeddedness (of the world: part of the structure)."""
     spec = world.spec.world.states
     world.capacity = _state_form(world, states, spec.capacity)
     world.embeddedness = _state_form(world, states, spec.regime)
-    proposals = world.spec.proposals.values()
+
+
+def _set_sponsor_ties(world: World) -> None:
+    """How each proposal relates to the regime, and ties to each proposal's sponsor (of
+    the proposals: set per run)."""
+    spec = world.spec
+    states = load_states(spec.world.states.roster, spec.base_dir)
+    proposals = spec.proposals.values()
     world.regime = np.array([p.regime for p in proposals], dtype=float)
     world.ties = np.column_stack([_state_form(world, states, p.ties) for p in proposals]
                                  ).reshape(world.n_actors, len(proposals))
@@ -274,21 +358,15 @@ def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
 
     for key, block, population in (("firm", firms, spec.world.firms),
                                    ("civil", civil, spec.world.civil)):
-        r = rows[key]
-        m = len(block.ids)
-        if m == 0:
+        if len(block.home) == 0:
             continue
         labels = list(population.categories)
         mean_x = np.array([[population.categories[c].interests.get(dim, 0.0) for dim in dims]
                            for c in labels]).reshape(len(labels), d)
         mean_s = np.array([[population.categories[c].salience.get(dim, 0.0) for dim in dims]
                            for c in labels]).reshape(len(labels), d)
-        which = np.array([labels.index(c) for c in block.category], dtype=np.int64)
-        mix, spread = population.home_mix, population.spread
-        noise_x = rng.normal(0.0, spread, (m, d))
-        noise_s = rng.normal(0.0, spread, (m, d))
-        x[r] = np.clip((1 - mix) * mean_x[which] + mix * x[block.home] + noise_x, -1, 1)
-        s[r] = np.clip((1 - mix) * mean_s[which] + mix * s[block.home] + noise_s, 0, 1)
+        for out, mean, low in ((x, mean_x, -1.0), (s, mean_s, 0.0)):
+            _mix_with_home(out, rows[key], mean, block, population, low, rng)
     world.interests, world.salience = x, s
 
     weight = np.zeros(n)
@@ -301,15 +379,39 @@ def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
     world.attributes["cyber_power"] = power
 
 
-def _draw_thresholds(world: World, rng: np.random.Generator) -> None:
-    """Heterogeneous resistance: theta = mean + power * cyber_power + sd * z, z ~ N(0, 1)."""
+def _mix_with_home(out: np.ndarray, rows: slice, means: np.ndarray, block: _Block,
+                   population: Population, low: float, rng: np.random.Generator,
+                   chunk: int = 1 << 16) -> None:
+    """out[rows] = clip((1 - mix) * category mean + mix * home state's + N(0, spread)),
+
+    In chunks of actors, so that millions of them need no (N, D) temporaries; the
+    noise is drawn in the same order as in one piece, so the values are the same.
+    """
+    mix, spread = population.home_mix, population.spread
+    for start in range(0, len(block.home), chunk):
+        home, codes = block.home[start:start + chunk], block.codes[start:start + chunk]
+        noise = rng.normal(0.0, spread, (len(home), out.shape[1]))
+        out[rows][start:start + chunk] = np.clip(
+            (1 - mix) * means[codes] + mix * out[home] + noise, low, 1)
+
+
+def _draw_threshold_noise(world: World, rng: np.random.Generator) -> None:
+    """Each actor's draw z ~ N(0, 1) of its threshold (kind by kind, in KINDS order)."""
+    noise = np.empty(world.n_actors)
+    for kind in KINDS:
+        rows = world.slices[kind]
+        noise[rows] = rng.standard_normal(rows.stop - rows.start)
+    world.threshold_noise = noise
+
+
+def _set_thresholds(world: World) -> None:
+    """Heterogeneous resistance: theta = mean + power * cyber_power + sd * z."""
     threshold = np.empty(world.n_actors)
     for kind in KINDS:
         rule = getattr(world.spec.behaviour, kind).threshold
         rows = world.slices[kind]
-        count = rows.stop - rows.start
         threshold[rows] = (rule.mean + rule.power * world.cyber_power[rows]
-                           + rule.sd * rng.standard_normal(count))
+                           + rule.sd * world.threshold_noise[rows])
     world.threshold = threshold
 
 
@@ -396,20 +498,19 @@ def _set_proposals(world: World) -> None:
             world.rivalry[k, q] = world.rivalry[q, k] = strength
     # peers are shares of the neighbours who *could* sign: fixed for the run
     world.peer_norm = np.asarray(world.network @ world.eligible.astype(float))
-    world.kind_weight_total = np.array(
-        [world.weight[world.slices[k]].sum() for k in KINDS], dtype=float
-    )
 
 
-def _consult_before_launch(world: World, states: Table, rng: np.random.Generator) -> None:
+def _consult_before_launch(world: World, rng: np.random.Generator) -> None:
     """Who is on each proposal's pre-negotiated launch list (weighs it in the launch round).
 
     A state is consulted with the chance `launch_reach` gives it (uniform draws compared
     with the clipped form, so a higher reach keeps every state reached at a lower one);
     the sponsor and every non-state always are. Drawn only for proposals with a reach.
     """
+    spec = world.spec
     world.launch_reach = np.ones((world.n_actors, len(world.proposal_ids)), dtype=bool)
-    for k, proposal in enumerate(world.spec.proposals.values()):
+    states = load_states(spec.world.states.roster, spec.base_dir)
+    for k, proposal in enumerate(spec.proposals.values()):
         if proposal.launch_reach is None:
             continue
         chance = np.clip(_state_form(world, states, proposal.launch_reach), 0.0, 1.0)

@@ -42,6 +42,14 @@ def _bloc_mask(world: World, blocs: list[str]) -> np.ndarray:
     return np.isin(world.bloc, codes)
 
 
+def _state_mask(world: World, iso3: list[str]) -> np.ndarray:
+    """The states with these codes (states come first and are all named: their ids are
+    known without making those of millions of generated actors)."""
+    mask = np.zeros(world.n_actors, dtype=bool)
+    mask[:world.n_states] = np.isin(world.named_ids[:world.n_states], iso3)
+    return mask
+
+
 def select(world: World, selector: Selector | None) -> np.ndarray:
     """Boolean mask of the actors `selector` picks (None or {} picks everyone)."""
     mask = np.ones(world.n_actors, dtype=bool)
@@ -53,7 +61,7 @@ def select(world: World, selector: Selector | None) -> np.ndarray:
     if selector.id is not None:
         mask &= np.isin(world.ids, selector.id)
     if selector.iso3 is not None:
-        mask &= (world.kind == 0) & np.isin(world.ids, selector.iso3)
+        mask &= _state_mask(world, selector.iso3)
     if selector.member_of is not None:
         mask &= _member(world, selector.member_of)
     if selector.bloc is not None:
@@ -65,7 +73,7 @@ def select(world: World, selector: Selector | None) -> np.ndarray:
     if selector.where is not None:
         mask &= _where(world, selector.where)
     if selector.home_iso3 is not None:
-        mask &= np.isin(world.ids[home], selector.home_iso3)
+        mask &= _state_mask(world, selector.home_iso3)[home]
     if selector.home_member_of is not None:
         mask &= _member(world, selector.home_member_of)[home]
     if selector.home_bloc is not None:
