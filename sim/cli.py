@@ -149,7 +149,6 @@ def calibrate_command(args: argparse.Namespace) -> int:
 
 @command("validate-fit")
 def validate_fit_command(args: argparse.Namespace) -> int:
-    from sim.outputs.report import markdown_fit_scores, write_fit_reports
     from sim.studies.calibration import validate_fit
 
     if args.ablation:
@@ -169,26 +168,28 @@ def validate_fit_command(args: argparse.Namespace) -> int:
     reports = validate_fit(args.targets, reps=args.reps, seed=args.seed,
                            cross_validated=args.cross_validated, backend=args.backend,
                            workers=args.workers)
+    return _show_fit(reports, args.out, f"Targets {args.targets}; {args.reps} runs, seeds "
+                     f"derived from {args.seed}.", "per-state forecasts")
+
+
+def _show_fit(reports, out: str | None, caption: str, forecasts: str) -> int:
+    """Print per-state fit scores; with `out`, write the forecasts, scores and diagrams."""
+    from sim.outputs.report import markdown_fit_scores, write_fit_reports
+
     print(markdown_fit_scores(reports))
-    if args.out:
-        write_fit_reports(reports, args.out, f"Targets {args.targets}; {args.reps} runs, "
-                          f"seeds derived from {args.seed}.")
-        print(f"per-state forecasts, scores and reliability diagrams written to {args.out}/")
+    if out:
+        write_fit_reports(reports, out, caption)
+        print(f"{forecasts}, scores and reliability diagrams written to {out}/")
     return 0
 
 
 @command("baseline")
 def baseline_command(args: argparse.Namespace) -> int:
-    from sim.outputs.report import markdown_fit_scores, write_fit_reports
     from sim.studies.calibration import baseline_fit
 
     reports = baseline_fit(args.targets, penalty=args.penalty, model=args.model)
-    print(markdown_fit_scores(reports))
-    if args.out:
-        write_fit_reports(reports, args.out, f"Targets {args.targets}; logistic regression "
-                          f"(C = {args.penalty}) in the targets file's folds.")
-        print(f"forecasts, scores and reliability diagrams written to {args.out}/")
-    return 0
+    return _show_fit(reports, args.out, f"Targets {args.targets}; logistic regression "
+                     f"(C = {args.penalty}) in the targets file's folds.", "forecasts")
 
 
 @command("sweep")
