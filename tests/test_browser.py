@@ -209,6 +209,15 @@ def shown_counts(page) -> list[int]:
             for kind in ("States", "Firms", "Civil society")]
 
 
+def wait_for_counts(page, expected: list[int], timeout: float = 10.0) -> None:
+    """Wait until the headline shows `expected`: the week in the app bar can change a
+    moment before the headline's counters of the same week are drawn."""
+    deadline = time.monotonic() + timeout
+    while shown_counts(page) != expected:
+        assert time.monotonic() < deadline, f"shown {shown_counts(page)}, expected {expected}"
+        page.wait_for_timeout(50)
+
+
 # --- loading, stepping, the speed of a step ---------------------------------------------------
 
 
@@ -258,7 +267,7 @@ def test_step_changes_the_counts_and_repaints_within_a_fifth_of_a_second(dashboa
     assert states_signed(dashboard) > 20
     timings = [dashboard.evaluate(REPAINT) for _ in range(12)]
     assert week(dashboard).startswith("Week 13 of 170")
-    assert shown_counts(dashboard) == expected_counts(13)
+    wait_for_counts(dashboard, expected_counts(13))
     signed = dashboard.locator(".cn-legend", has_text="signed").first.inner_text()
     assert f"signed {states_signed(dashboard)}" in signed.replace("\n", " ")
     median, worst = statistics.median(timings), max(timings)
@@ -277,7 +286,7 @@ def test_play_at_no_pause_reaches_the_last_step_with_no_error(dashboard):
     dashboard.get_by_text("Run finished").wait_for(timeout=120_000)
     assert week(dashboard).startswith("Week 170 of 170")
     assert dashboard.get_by_role("button", name="Step").is_disabled()
-    assert shown_counts(dashboard) == expected_counts(170)
+    wait_for_counts(dashboard, expected_counts(170))
     assert dashboard.locator(".cn-failed").count() == 0
     assert "Traceback" not in dashboard.locator("body").inner_text()
     assert dashboard.errors == [], dashboard.errors
@@ -317,12 +326,13 @@ def test_opening_every_panel_and_tab_creates_no_override(dashboard):
     step(dashboard, 2)
     reset(dashboard)  # (after a step, so that the wait sees the new model)
     step(dashboard, 20)
-    assert shown_counts(dashboard) == expected_counts(20)
+    wait_for_counts(dashboard, expected_counts(20))
     assert dashboard.errors == []
 
 
 def test_a_control_changes_the_outcome_after_reset(dashboard):
     step(dashboard, 3)
+    wait_for_counts(dashboard, expected_counts(3))
     before = states_signed(dashboard)
     thumb = dashboard.locator(f'[role="slider"][data-control="{BINDINGNESS}"]')
     thumb.focus()
@@ -333,6 +343,7 @@ def test_a_control_changes_the_outcome_after_reset(dashboard):
     reset(dashboard)
     dashboard.get_by_text("Press Reset to run with these settings.").wait_for(state="detached")
     step(dashboard, 3)
+    wait_for_counts(dashboard, expected_counts(3, **{BINDINGNESS: 1.0}))
     assert states_signed(dashboard) < before
     dashboard.get_by_text("Back to the file's settings").click()
     dashboard.get_by_text("Settings as in the scenario file.").wait_for()
@@ -349,15 +360,17 @@ def test_a_reload_restores_scenario_overrides_and_week(dashboard):
     reset(dashboard)
     step(dashboard, 6)
     dashboard.wait_for_function("() => location.search.includes('week=6')")
+    expected = expected_counts(6, **{BINDINGNESS: 0.35})
+    wait_for_counts(dashboard, expected)
     address, shown = dashboard.url, counters(dashboard)
     assert "scenario=paris_call_2018" in address and "set=" in address and len(address) < 200
     dashboard.reload()
     dashboard.locator(".cn-actors-svg").wait_for()
     dashboard.wait_for_function("() => document.querySelector('.v-app-bar .cn-step')"
                                 ".innerText.startsWith('Week 6 of')")
+    wait_for_counts(dashboard, expected)
     assert counters(dashboard) == shown and dashboard.url == address
     assert dashboard.get_by_text("paris_call bindingness 0.35").is_visible()
-    assert shown_counts(dashboard) == expected_counts(6, **{BINDINGNESS: 0.35})
     assert dashboard.errors == []
 
 
@@ -369,6 +382,8 @@ def test_a_shared_address_shows_a_colleague_the_same_counters(open_page):
     theirs = open_page(DESKTOP, address)  # a second browser context: another session
     theirs.wait_for_function("() => document.querySelector('.v-app-bar .cn-step')"
                              ".innerText.startsWith('Week 9 of')")
+    for page in (mine, theirs):
+        wait_for_counts(page, expected_counts(9))
     assert counters(theirs) == counters(mine)
     assert mine.errors == [] and theirs.errors == []
 
@@ -378,15 +393,17 @@ def test_a_shared_address_shows_a_colleague_the_same_counters(open_page):
 
 def test_the_week_scrubber_looks_back_without_rerunning(dashboard):
     step(dashboard, 8)
+    wait_for_counts(dashboard, expected_counts(8))
     now = counters(dashboard)
     type_exact(dashboard, "Week shown", "2")
     dashboard.get_by_text("Looking back at").wait_for()
     assert week(dashboard).startswith("Week 2 of 170")
-    assert shown_counts(dashboard) == expected_counts(2)
+    wait_for_counts(dashboard, expected_counts(2))
     assert dashboard.locator(".cn-cursor").count() >= 3  # the week marked on the charts
     dashboard.get_by_role("button", name="Latest").click()
     dashboard.wait_for_function("() => document.querySelector('.v-app-bar .cn-step')"
                                 ".innerText.startsWith('Week 8 of')")
+    wait_for_counts(dashboard, expected_counts(8))
     assert counters(dashboard) == now
     assert dashboard.errors == []
 
