@@ -54,3 +54,29 @@ def test_a_threaded_parent_is_not_forked(monkeypatch):
     assert _context().get_start_method() in ("forkserver", "spawn")
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert _context().get_start_method() == "fork"
+
+
+def test_a_result_cut_off_mid_message_does_not_keep_the_pool_alive():
+    """A worker ended while sending a result leaves half a message in the result pipe.
+    The pool's manager thread waited for the rest forever, and the interpreter waits
+    for that thread at exit: an interrupted calibration printed its message and hung."""
+    import os
+    import struct
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.studies import backends
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=backends._context())
+    pool.submit(time.sleep, 0).result()  # the worker and the manager thread are running
+    manager, writer = pool._executor_manager_thread, pool._result_queue._writer
+    os.write(writer.fileno(), struct.pack("!i", 1_000_000) + b"the first bytes")
+    time.sleep(0.2)  # the manager is now reading a message that will never be whole
+    try:
+        backends._stop(pool)
+        manager.join(5)
+        assert not manager.is_alive(), "the pool's manager thread still waits for a result"
+    finally:
+        if manager.is_alive():  # do not leave this test run hanging at exit
+            writer.close()
+            manager.join(5)

@@ -135,8 +135,16 @@ def _ignore_interrupts() -> None:
 
 
 def _stop(pool: ProcessPoolExecutor, grace: float = 2.0) -> None:
-    """Cancel what has not started, end the workers now, and reap them."""
+    """Cancel what has not started, end the workers now, and reap them.
+
+    A worker ended while it was sending a result leaves half a message in the result
+    pipe; the pool's manager thread then waits for the rest forever, and the interpreter
+    waits for that thread at exit. Once the workers are gone this process holds the last
+    writing end of that pipe: closing it turns the wait into an end of file, which the
+    manager treats as a broken pool and ends on.
+    """
     processes = list((pool._processes or {}).values())  # noqa: SLF001 (no public handle)
+    result_queue = pool._result_queue  # noqa: SLF001 (shutdown forgets it)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
@@ -146,6 +154,8 @@ def _stop(pool: ProcessPoolExecutor, grace: float = 2.0) -> None:
         if process.is_alive():
             process.kill()
             process.join(grace)
+    with contextlib.suppress(AttributeError, OSError):
+        result_queue._writer.close()  # noqa: SLF001 (no public handle)
 
 
 def run_all(function: Callable[..., Any], tasks: list[tuple], *, backend: str = "process",
