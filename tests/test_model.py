@@ -260,6 +260,41 @@ def test_states_off_the_launch_list_do_not_weigh_the_text_at_launch(tiny_spec):
     np.testing.assert_array_equal(model.world.signed[states, call], focus[states])
 
 
+def test_a_civil_share_of_one_is_the_run_without_one(tiny_spec):
+    """Naming a kind at share 1 (all of them, as when it is not named) changes no draw."""
+    from sim.scenario.loading import with_overrides
+
+    reach = {"proposals.call.launch_reach": {"base": 0.6}}
+    plain = run_spec(with_overrides(tiny_spec, reach), 5)
+    named = run_spec(with_overrides(tiny_spec, {
+        **reach, "proposals.call.launch_reach_of": {"firm": 1.0, "civil": 1.0}}), 5)
+    pd.testing.assert_frame_equal(named.actors.drop(columns="run_id"),
+                                  plain.actors.drop(columns="run_id"))
+
+
+def test_organisations_off_the_launch_list_do_not_weigh_the_text_at_launch(tiny_spec):
+    """Civil share 0: no organisation considers in the launch round; firms all do, and
+    without a state `launch_reach` every state is on the list."""
+    model = NormDiplomacyModel(tiny_spec, rng=2, **{
+        "proposals.call.launch_reach_of": {"civil": 0.0}, "behaviour.civil.activation": 0.0})
+    call = model.world.proposal_ids.index("call")
+    model.step()
+    world = model.world
+    civil, firms, states = (world.slices[k] for k in ("civil", "firm", "state"))
+    assert not world.launch_reach[civil, call].any()
+    assert world.launch_reach[firms, call].all() and world.launch_reach[states, call].all()
+    assert not world.considered[civil, call].any() and not world.signed[civil, call].any()
+    assert world.considered[firms, call].all()
+
+
+def test_a_larger_civil_share_keeps_every_organisation_a_smaller_one_reached(tiny_spec):
+    lists = [NormDiplomacyModel(tiny_spec, rng=3, **{"proposals.call.launch_reach_of":
+                                                     {"civil": r}}).world.launch_reach[:, 0]
+             for r in (0.2, 0.5, 0.8)]
+    assert (lists[0] <= lists[1]).all() and (lists[1] <= lists[2]).all()
+    assert lists[0].sum() < lists[2].sum()
+
+
 def test_a_wider_launch_list_keeps_every_state_a_narrower_one_reached(tiny_spec):
     """The same uniform draws are compared with the reach: lists are nested in the reach."""
     lists = [NormDiplomacyModel(tiny_spec, rng=3, **{"proposals.call.launch_reach":

@@ -1048,6 +1048,8 @@ FLOAT_RANGES = (
         ("proposals.code.bindingness", 0.0, 1.0, True),
         ("proposals.call.content.openness", -1.0, 1.0, True),
         ("blocs.east.cohesion", 0.0, 1.0, True),
+        ("proposals.call.launch_reach_of.civil", 0.0, 1.0, True),
+        ("proposals.call.launch_reach_of.firm", 0.0, 1.0, True),
         ("behaviour.temperature", 0.0, None, True),
         ("world.firms.spread", 0.0, None, True),
         ("world.firms.home_mix", 0.0, 1.0, True),

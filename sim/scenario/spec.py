@@ -447,6 +447,9 @@ class Proposal(Spec):
         "form over state attributes, clipped to [0, 1]) that a state was consulted before "
         "the launch and so weighs the text in the launch round; the others come to it when "
         "they next reconsider. None: every actor is in the launch round")
+    launch_reach_of: dict[Literal["firm", "civil"], Unit] = Field(
+        {}, description="the share of firms and of civil-society organisations on the "
+        "pre-negotiated launch list, e.g. {civil: 0.7}; a kind not named: all of them")
     negotiation: Negotiation | None = None
 
 

@@ -251,14 +251,23 @@ def _candidates(ranges: dict[str, tuple[float, float]], count: int, seed: int,
     return [{n: float(round(v, 4)) for n, v in zip(names, row, strict=True)} for row in points]
 
 
-def _current_values(scenario: Path, names) -> dict:
+def _current_values(scenario: Path, names, path: Path) -> dict:
+    """The scenario's value of each searched coefficient (where a search starts): a
+    coefficient the scenario leaves unset (an absent entry of a mapping) has none."""
     data = spec_for(scenario).model_dump(by_alias=True)
-    values = {}
+    values, unset = {}, []
     for name in names:
         node: Any = data
-        for key in path_keys(name):
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        values[name] = float(node)
+        try:
+            for key in path_keys(name):
+                node = node[int(key)] if isinstance(node, list) else node[key]
+            values[name] = float(node)
+        except (KeyError, IndexError, TypeError, ValueError):
+            unset.append(problem(path, f"parameters.{name}", f"a number that {scenario.name} "
+                                 "sets (the search starts from the scenario's value): give "
+                                 "it a value in the scenario", node))
+    if unset:
+        raise InputError(unset)
     return values
 
 
@@ -410,7 +419,7 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
     if calibration.outcomes is not None:
         observed = load_observed(calibration.outcomes, spec_for(scenario),
                                  Path(targets_path).parent, targets_path)
-    current = _current_values(scenario, names)
+    current = _current_values(scenario, names, Path(targets_path))
     _check_observable(calibration, scenario, base, Path(targets_path))
     search = _Search(calibration, scenario, base, observed, backend, workers, log)
     runs = search_runs(calibration, folds)

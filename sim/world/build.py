@@ -504,18 +504,29 @@ def _consult_before_launch(world: World, rng: np.random.Generator) -> None:
     """Who is on each proposal's pre-negotiated launch list (weighs it in the launch round).
 
     A state is consulted with the chance `launch_reach` gives it (uniform draws compared
-    with the clipped form, so a higher reach keeps every state reached at a lower one);
-    the sponsor and every non-state always are. Drawn only for proposals with a reach.
+    with the clipped form, so a higher reach keeps every state reached at a lower one), a
+    firm or civil-society organisation with its kind's share in `launch_reach_of` (all of
+    them when not named); the sponsor always is. Drawn only for proposals with a reach,
+    one draw per actor whatever the shares, so a share of 1 changes no other draw.
     """
     spec = world.spec
     world.launch_reach = np.ones((world.n_actors, len(world.proposal_ids)), dtype=bool)
     states = load_states(spec.world.states.roster, spec.base_dir)
     for k, proposal in enumerate(spec.proposals.values()):
-        if proposal.launch_reach is None:
+        if proposal.launch_reach is None and not proposal.launch_reach_of:
             continue
-        chance = np.clip(_state_form(world, states, proposal.launch_reach), 0.0, 1.0)
-        consulted = rng.random(world.n_actors) < chance
-        consulted[world.kind != 0] = True
+        chance = np.ones(world.n_actors)
+        if proposal.launch_reach is not None:
+            chance = np.clip(_state_form(world, states, proposal.launch_reach), 0.0, 1.0)
+        for kind, share in proposal.launch_reach_of.items():
+            chance[world.slices[kind]] = share
+        draws = rng.random(world.n_actors)
+        consulted = draws < chance
+        if proposal.launch_reach is None:  # non-states only: every state is consulted
+            consulted[world.slices["state"]] = True
+        for kind in ("firm", "civil"):
+            if kind not in proposal.launch_reach_of:
+                consulted[world.slices[kind]] = True
         if world.sponsor[k] >= 0:
             consulted[world.sponsor[k]] = True
         world.launch_reach[:, k] = consulted
