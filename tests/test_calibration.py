@@ -304,8 +304,8 @@ def test_the_shipped_baseline_meets_every_aggregate_target(stage):
     """The scenario as shipped, 40 runs on the final-fit seeds of its last calibration
     stage: every target inside the 90% spread (a changed model must be refitted, and
     0.3.0 missed civil society at the launch)."""
-    from sim.studies.calibration import _evaluate
     from sim.runs.runner import derive_seed
+    from sim.studies.calibration import _evaluate
 
     path = ROOT / "experiments" / f"{stage}.yaml"
     calibration, scenario = load_targets(path)
