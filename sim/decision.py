@@ -290,16 +290,24 @@ def utility(world: World, rows: np.ndarray | None = None) -> np.ndarray:
     return total
 
 
-def vote_band(vote, contributions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def vote_band(vote, contributions: np.ndarray, pulls: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(V, low, high) of a UN vote from the counted term contributions (T, voters).
 
     V is their sum; the abstention band [no_below, yes_above] widens on both sides by
-    hedge x (sum of their sizes): a state pulled hard both ways (cross-pressure) needs a
-    clearer net pull to take a side, and otherwise abstains.
+    hedge x the cross-pressure, the smaller of the pulls toward yes and toward no: a
+    state pulled hard both ways needs a clearer net pull to take a side, and otherwise
+    abstains, while a state pulled one way only is not held back however hard it is
+    pulled (model 0.3.0 widened the band by the sum of all pulls). `pulls` (K, voters),
+    if given, are the pulls to weigh (the contributions with a term split into its
+    parts, which sum to it); default: the contributions.
     """
     value = contributions.sum(axis=0)
-    size = np.abs(contributions).sum(axis=0)
-    return value, vote.no_below - vote.hedge * size, vote.yes_above + vote.hedge * size
+    pulls = contributions if pulls is None else pulls
+    toward_yes = np.clip(pulls, 0.0, None).sum(axis=0)
+    toward_no = np.clip(-pulls, 0.0, None).sum(axis=0)
+    pressure = np.minimum(toward_yes, toward_no)
+    return value, vote.no_below - vote.hedge * pressure, vote.yes_above + vote.hedge * pressure
 
 
 def vote_codes(value: np.ndarray, low: np.ndarray, high: np.ndarray,

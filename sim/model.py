@@ -435,12 +435,25 @@ class NormDiplomacyModel(mesa.Model):
     def cast_votes(self, vote, contributions: np.ndarray, noise: np.ndarray,
                    voters: np.ndarray) -> np.ndarray:
         """Votes of the states `voters` from their counted term contributions (T, voters)."""
-        value, low, high = vote_band(vote, contributions)
+        value, low, high = self.vote_band(vote, contributions, voters)
         return vote_codes(value, low, high, self.spec.behaviour.temperature * noise)
 
-    def vote_probabilities(self, vote, contributions: np.ndarray) -> np.ndarray:
+    def vote_probabilities(self, vote, contributions: np.ndarray,
+                           voters: np.ndarray) -> np.ndarray:
         """(voters, 3) chances of yes, abstain and no behind `cast_votes`."""
-        return vote_probabilities(*vote_band(vote, contributions), self.spec.behaviour.temperature)
+        return vote_probabilities(*self.vote_band(vote, contributions, voters),
+                                  self.spec.behaviour.temperature)
+
+    def vote_band(self, vote, contributions: np.ndarray, voters: np.ndarray):
+        """The vote's band, its cross-pressure weighing the affinity with the sponsor
+        (`ties`) term by term: NAM membership and democracy pull apart inside it."""
+        if vote.hedge == 0:
+            return vote_band(vote, contributions)
+        t = TERMS.index("ties")
+        counted = self.world.coefficients[t, voters] * vote.terms[t]
+        parts = self.world.tie_parts[vote.proposal][:, voters] * counted
+        pulls = np.concatenate([np.delete(contributions, t, axis=0), parts])
+        return vote_band(vote, contributions, pulls)
 
     def __repr__(self) -> str:
         return (f"NormDiplomacyModel({self.spec.metadata.name!r}, seed={self.seed}, "

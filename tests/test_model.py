@@ -13,8 +13,10 @@ from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model
 
 from sim.agents import CivilAgent, FirmAgent, StateAgent
 from sim.decision import utility
+from sim.decision import vote_band as decision_vote_band
 from sim.model import NormDiplomacyModel, NormScenario
 from sim.runs.runner import run_spec
+from sim.scenario.spec import TERMS
 from tests.conftest import TINY
 
 
@@ -301,3 +303,29 @@ def test_a_wider_launch_list_keeps_every_state_a_narrower_one_reached(tiny_spec)
                                                      {"base": r}}).world.launch_reach[:, 0]
              for r in (0.2, 0.5, 0.8)]
     assert (lists[0] <= lists[1]).all() and (lists[1] <= lists[2]).all()
+
+
+def test_a_vote_weighs_the_affinity_term_by_term_for_cross_pressure(tiny_spec):
+    """Affinity 1 - 1 x democracy (Avalon: democracy 0.9) sums to about 0.1, but it is a
+    pull of 1 toward yes against 0.9 toward no: with a hedge the band widens by 0.9 (the
+    smaller side); with the affinity summed it would not widen at all."""
+    model = NormDiplomacyModel(tiny_spec, rng=1, **{
+        "proposals.code.ties": {"base": 1.0, "democracy": -1.0},
+        "proposals.code.un_vote.hedge": 1.0})
+    world = model.world
+    code = world.proposal_ids.index("code")
+    states = np.arange(world.slices["state"].stop)
+    parts = world.tie_parts[code]
+    np.testing.assert_allclose(parts.sum(axis=0), world.ties[states, code], atol=1e-12)
+    vote = next(v for v in world.votes_due if v.proposal == code)
+    t = TERMS.index("ties")
+    contributions = np.zeros((len(TERMS), len(states)))
+    contributions[t] = world.coefficients[t, states] * vote.terms[t] * world.ties[states, code]
+    value, low, high = model.vote_band(vote, contributions, states)
+    avalon = world.index_of["AAA"]
+    democracy = 1.0 - world.ties[avalon, code]
+    pull = world.coefficients[t, avalon] * vote.terms[t]
+    assert high[avalon] == pytest.approx(vote.yes_above + pull * min(1.0, democracy))
+    assert low[avalon] == pytest.approx(vote.no_below - pull * min(1.0, democracy))
+    summed = decision_vote_band(vote, contributions)
+    assert summed[2][avalon] == pytest.approx(vote.yes_above)

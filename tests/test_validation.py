@@ -147,6 +147,17 @@ def test_hedge_band_turns_cross_pressure_into_abstention():
     assert vote_codes(*vote_band(vote, one_sided), np.zeros(1))[0] == 1
 
 
+def test_a_pull_one_way_only_does_not_widen_the_band():
+    """Pulls of +0.6, +0.3 and -0.05 are no cross-pressure: the band widens by the
+    smaller side (0.05), so the state votes yes; the sum of sizes (0.95, model 0.3.0)
+    would have made it abstain."""
+    contributions = np.array([[0.6], [0.3], [-0.05]])
+    vote = Vote(0, 1, 0.05, -0.05, np.ones(3), hedge=1.0)
+    value, low, high = vote_band(vote, contributions)
+    assert high[0] == pytest.approx(0.1) and low[0] == pytest.approx(-0.1)
+    assert vote_codes(value, low, high, np.zeros(1))[0] == 1
+
+
 def test_late_joiners_are_scored_on_the_states_still_open():
     table = pd.DataFrame({
         "iso3": ["A", "B", "C", "A", "B", "C"],

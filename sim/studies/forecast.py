@@ -82,7 +82,7 @@ class ForecastModel(NormDiplomacyModel):
 
     def cast_votes(self, vote, contributions, noise, voters):
         shares = self.vote_shares.setdefault(vote.proposal, np.zeros((len(self._states), 3)))
-        shares[voters] = self.vote_probabilities(vote, contributions)
+        shares[voters] = self.vote_probabilities(vote, contributions, voters)
         return super().cast_votes(vote, contributions, noise, voters)
 
 

@@ -202,6 +202,7 @@ class World:
     rivalry: np.ndarray = None
     regime: np.ndarray = None
     ties: np.ndarray = None
+    tie_parts: list[np.ndarray] = None
     legitimacy: np.ndarray = None
     campaigns: list[Campaign] = None
     votes_due: list[Vote] = None

@@ -323,6 +323,16 @@ def _set_sponsor_ties(world: World) -> None:
     world.regime = np.array([p.regime for p in proposals], dtype=float)
     world.ties = np.column_stack([_state_form(world, states, p.ties) for p in proposals]
                                  ).reshape(world.n_actors, len(proposals))
+    world.tie_parts = [_form_parts(world, states, p.ties) for p in proposals]
+
+
+def _form_parts(world: World, states: Table, form: dict) -> np.ndarray:
+    """(terms of the form, states): each term of an attribute-linear form by itself (the
+    base, then coefficient x attribute), whose sum is the form: how a UN vote sees
+    pulls both ways inside one affinity (a Non-Aligned democracy)."""
+    parts = [_state_form(world, states, {key: value})[world.slices["state"]]
+             for key, value in form.items()]
+    return np.array(parts).reshape(len(parts), len(states))
 
 
 def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
