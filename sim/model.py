@@ -446,14 +446,21 @@ class NormDiplomacyModel(mesa.Model):
 
     def vote_band(self, vote, contributions: np.ndarray, voters: np.ndarray):
         """The vote's band, its cross-pressure weighing the affinity with the sponsor
-        (`ties`) term by term: NAM membership and democracy pull apart inside it."""
+        (`ties`) term by term: NAM membership and democracy pull apart inside it. The
+        sponsor of the resolution votes for its own text, as it stands by it when
+        signing: its band is below any pull."""
         if vote.hedge == 0:
-            return vote_band(vote, contributions)
-        t = TERMS.index("ties")
-        counted = self.world.coefficients[t, voters] * vote.terms[t]
-        parts = self.world.tie_parts[vote.proposal][:, voters] * counted
-        pulls = np.concatenate([np.delete(contributions, t, axis=0), parts])
-        return vote_band(vote, contributions, pulls)
+            value, low, high = vote_band(vote, contributions)
+        else:
+            t = TERMS.index("ties")
+            counted = self.world.coefficients[t, voters] * vote.terms[t]
+            parts = self.world.tie_parts[vote.proposal][:, voters] * counted
+            pulls = np.concatenate([np.delete(contributions, t, axis=0), parts])
+            value, low, high = vote_band(vote, contributions, pulls)
+        sponsor = voters == self.world.sponsor[vote.proposal]
+        if sponsor.any():
+            low, high = np.where(sponsor, -np.inf, low), np.where(sponsor, -np.inf, high)
+        return value, low, high
 
     def __repr__(self) -> str:
         return (f"NormDiplomacyModel({self.spec.metadata.name!r}, seed={self.seed}, "

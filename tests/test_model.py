@@ -329,3 +329,24 @@ def test_a_vote_weighs_the_affinity_term_by_term_for_cross_pressure(tiny_spec):
     assert low[avalon] == pytest.approx(vote.no_below - pull * min(1.0, democracy))
     summed = decision_vote_band(vote, contributions)
     assert summed[2][avalon] == pytest.approx(vote.yes_above)
+
+
+def test_the_sponsor_of_a_resolution_votes_for_it(tiny_spec):
+    """Even when its own terms pull it against the text (here a band no pull reaches),
+    the sponsor votes yes, as it stands by its text when signing; its chances are
+    (1, 0, 0). In 0.3.0 Russia voted against its own resolution in part of the runs."""
+    model = NormDiplomacyModel(tiny_spec, rng=1, **{
+        "proposals.code.un_vote.yes_above": 50.0, "proposals.code.un_vote.no_below": 40.0})
+    world = model.world
+    code = world.proposal_ids.index("code")
+    vote = next(v for v in world.votes_due if v.proposal == code)
+    while model.steps < vote.step:
+        model.step()
+    sponsor = world.sponsor[code]
+    votes = world.votes[:, code]  # one row per state
+    assert votes[sponsor] == 1
+    assert (np.delete(votes, sponsor) == -1).all()  # nobody else clears a band of 50
+    voters = np.arange(world.slices["state"].stop)
+    contributions = np.zeros((len(TERMS), len(voters)))
+    chances = model.vote_probabilities(vote, contributions, voters)
+    np.testing.assert_array_equal(chances[sponsor], [1.0, 0.0, 0.0])
