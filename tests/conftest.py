@@ -35,3 +35,19 @@ def run_cli(*argv) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main([str(a) for a in argv])
     return code, out.getvalue(), err.getvalue()
+
+
+def refuse_folders_under(monkeypatch, root: Path) -> None:
+    """Make creating a folder under `root` fail as on a read-only disk (a stand-in for a
+    user who may write anywhere, e.g. root in a container)."""
+    import errno
+    import os
+
+    real_mkdir = os.mkdir
+
+    def read_only(path, *args, **kwargs):
+        if str(path).startswith(str(root)):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", read_only)

@@ -20,7 +20,7 @@ import yaml
 
 from sim.studies.results import load_results
 from sim.studies.sweep import sweep
-from tests.conftest import run_cli
+from tests.conftest import refuse_folders_under, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -209,14 +209,7 @@ def test_a_read_only_folder_gives_a_clean_message(tmp_path, monkeypatch):
     disk = tmp_path / "disk"
     with small_filesystem(disk, "1m", read_only=True) as mounted:
         if not mounted:  # a stand-in: creating anything there fails as on a read-only disk
-            real_mkdir = os.mkdir
-
-            def read_only(path, *args, **kwargs):
-                if str(path).startswith(str(disk)):
-                    raise OSError(errno.EROFS, "Read-only file system", str(path))
-                return real_mkdir(path, *args, **kwargs)
-
-            monkeypatch.setattr(os, "mkdir", read_only)
+            refuse_folders_under(monkeypatch, disk)
         for argv in (["sweep", baseline_experiment(tmp_path), "--out", disk / "out",
                       "--backend", "serial"],
                      ["run", TINY, "--out", disk / "run"],

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import refuse_folders_under, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -368,21 +368,11 @@ def test_10_score_of_200k_rows_takes_under_5_seconds(tmp_path_factory):
 def test_11_a_read_only_out_folder_is_one_message(tmp_path, monkeypatch):
     """A folder this user may not write (or, for a user who may write anywhere, a stand-in
     that refuses to create anything there, as a read-only disk does)."""
-    import errno
-    import os
-
     folder = tmp_path / "readonly"
     folder.mkdir()
     folder.chmod(0o500)
     if _writable(folder):
-        real = os.mkdir
-
-        def refuse(path, *args, **kwargs):
-            if str(path).startswith(str(folder)):
-                raise OSError(errno.EROFS, "Read-only file system", str(path))
-            return real(path, *args, **kwargs)
-
-        monkeypatch.setattr(os, "mkdir", refuse)
+        refuse_folders_under(monkeypatch, folder)
     try:
         fails_cleanly("sweep", GRID, "--out", folder / "out", "--backend", "serial",
                       needles=(str(folder),))

@@ -149,7 +149,9 @@ class World:
             be in several; non-states take their home's), (N, G) membership, leaders.
         capacity, embeddedness: (N,) engagement capacity and embeddedness in the existing
             cyber regime (states; 0 for others); regime (P,): how each text relates to
-            that regime; ties (N, P): each state's ties to each proposal's sponsor.
+            that regime; ties (N, P): each state's ties to each proposal's sponsor;
+            tie_parts: per proposal, the (terms, states) terms of its ties form, for a
+            UN vote with a hedge (None otherwise).
         signed, opposed: (N, P) booleans; signed_step, withdrawn_step: (N, P), -1 if none.
         considered: (N, P) True once the actor has weighed the proposal (a leader who
             considered and did not sign sends a signal: `behaviour.non_adoption`).
@@ -202,7 +204,7 @@ class World:
     rivalry: np.ndarray = None
     regime: np.ndarray = None
     ties: np.ndarray = None
-    tie_parts: list[np.ndarray] = None
+    tie_parts: list[np.ndarray | None] = None
     legitimacy: np.ndarray = None
     campaigns: list[Campaign] = None
     votes_due: list[Vote] = None

@@ -298,13 +298,19 @@ def _assign_groups(world: World) -> None:
 
 def _state_form(world: World, states: Table, form: dict) -> np.ndarray:
     """An attribute-linear form over states (cyber power included), 0 for other actors."""
+    value = np.zeros(world.n_actors)
+    if form:
+        value[world.slices["state"]] = linear_form(form, *_state_inputs(world, states),
+                                                   len(states))
+    return value
+
+
+def _state_inputs(world: World, states: Table) -> tuple[dict, dict]:
+    """The attributes (cyber power included) and memberships a state form reads."""
     attrs = {name: states.attribute(name) for name in states.attributes}
     attrs["cyber_power"] = world.cyber_power[world.slices["state"]]
     members = {m: states.frame[m].to_numpy(float) for m in states.memberships}
-    value = np.zeros(world.n_actors)
-    if form:
-        value[world.slices["state"]] = linear_form(form, attrs, members, len(states))
-    return value
+    return attrs, members
 
 
 def _assign_dispositions(world: World, states: Table) -> None:
@@ -323,14 +329,17 @@ def _set_sponsor_ties(world: World) -> None:
     world.regime = np.array([p.regime for p in proposals], dtype=float)
     world.ties = np.column_stack([_state_form(world, states, p.ties) for p in proposals]
                                  ).reshape(world.n_actors, len(proposals))
-    world.tie_parts = [_form_parts(world, states, p.ties) for p in proposals]
+    world.tie_parts = [_form_parts(world, states, p.ties)
+                       if p.un_vote is not None and p.un_vote.hedge > 0 else None
+                       for p in proposals]
 
 
 def _form_parts(world: World, states: Table, form: dict) -> np.ndarray:
     """(terms of the form, states): each term of an attribute-linear form by itself (the
-    base, then coefficient x attribute), whose sum is the form: how a UN vote sees
-    pulls both ways inside one affinity (a Non-Aligned democracy)."""
-    parts = [_state_form(world, states, {key: value})[world.slices["state"]]
+    base, then coefficient x attribute), whose sum is the form: how a UN vote with a
+    hedge sees pulls both ways inside one affinity (a Non-Aligned democracy)."""
+    attrs, members = _state_inputs(world, states)
+    parts = [linear_form({key: value}, attrs, members, len(states))
              for key, value in form.items()]
     return np.array(parts).reshape(len(parts), len(states))
 
