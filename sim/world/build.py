@@ -534,18 +534,13 @@ def _consult_before_launch(world: World, rng: np.random.Generator) -> None:
     for k, proposal in enumerate(spec.proposals.values()):
         if proposal.launch_reach is None and not proposal.launch_reach_of:
             continue
-        chance = np.ones(world.n_actors)
+        chance = np.ones(world.n_actors)  # a draw in [0, 1) is always below 1
         if proposal.launch_reach is not None:
-            chance = np.clip(_state_form(world, states, proposal.launch_reach), 0.0, 1.0)
+            form = _state_form(world, states, proposal.launch_reach)[world.slices["state"]]
+            chance[world.slices["state"]] = np.clip(form, 0.0, 1.0)
         for kind, share in proposal.launch_reach_of.items():
             chance[world.slices[kind]] = share
-        draws = rng.random(world.n_actors)
-        consulted = draws < chance
-        if proposal.launch_reach is None:  # non-states only: every state is consulted
-            consulted[world.slices["state"]] = True
-        for kind in ("firm", "civil"):
-            if kind not in proposal.launch_reach_of:
-                consulted[world.slices[kind]] = True
+        consulted = rng.random(world.n_actors) < chance
         if world.sponsor[k] >= 0:
             consulted[world.sponsor[k]] = True
         world.launch_reach[:, k] = consulted
