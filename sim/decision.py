@@ -166,34 +166,52 @@ class Shown:
         return stance - world.non_adoption * (world.considered[actors] & ~signed & ~opposed)
 
 
+def in_order(values: np.ndarray) -> np.ndarray:
+    """Sum over the first axis, one row after another (numpy's `sum` may pair terms up):
+    the order the compiled step adds them in, so both give the same digits."""
+    if not len(values):
+        return np.zeros(values.shape[1:])
+    return np.cumsum(values, axis=0)[-1]
+
+
+#: rows of the (rows, groups, P) cue values made at once (bounds the memory of a launch)
+CUE_BLOCK = 1 << 16
+
+
 def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Mean over i's cue groups of cohesion x mean stance of the group's other leaders.
 
     For the actors `rows` (sorted indices), as (len(rows), P); groups where i is the only
-    leader, or without leaders, do not count. One product over groups, then a correction
-    for the few (leader, own group) pairs, as `leader_term` does for blocs.
+    leader, or without leaders, do not count. Each group's leaders are summed in order,
+    and each actor's groups are added group after group (`in_order`).
     """
     leaders, groups, bounds = world.group_leader_rows, world.group_of_leader, world.group_bounds
     if not len(world.group_ids) or not len(rows):
         return np.zeros((len(rows), stances.shape[1]))
     sizes = np.diff(bounds).astype(float)
-    cumulative = np.vstack([np.zeros(stances.shape[1]), np.cumsum(stances[leaders], axis=0)])
-    totals = cumulative[bounds[1:]] - cumulative[bounds[:-1]]  # (G, P) summed stances
+    shown = stances[leaders]
+    totals = np.stack([in_order(shown[a:b]) for a, b in zip(bounds[:-1], bounds[1:],
+                                                            strict=True)])
     per_group = world.group_cohesion[:, None] * totals / np.maximum(sizes, 1)[:, None]
-    member = world.group_member[rows] & (sizes > 0)[None, :]
-    out = member @ per_group
-    counted = member.sum(axis=1).astype(float)
     # a leader inside its own group looks at the group's other leaders only
     where = np.minimum(np.searchsorted(rows, leaders), len(rows) - 1)
     present = (rows[where] == leaders) & world.group_member[leaders, groups]
-    if present.any():
-        where, inside, groups = where[present], leaders[present], groups[present]
-        several = sizes[groups] > 1
-        others = (world.group_cohesion[groups, None] * (totals[groups] - stances[inside])
-                  / np.maximum(sizes[groups] - 1, 1)[:, None])
-        np.add.at(out, where, np.where(several[:, None], others, 0.0) - per_group[groups])
-        np.subtract.at(counted, where[~several], 1.0)
-    return out / np.maximum(counted, 1)[:, None]
+    where, inside, groups = where[present], leaders[present], groups[present]
+    several = sizes[groups] > 1
+    others = np.where(several[:, None],
+                      world.group_cohesion[groups, None] * (totals[groups] - shown[present])
+                      / np.maximum(sizes[groups] - 1, 1)[:, None], 0.0)
+    out = np.empty((len(rows), stances.shape[1]))
+    for start in range(0, len(rows), CUE_BLOCK):
+        block = slice(start, start + CUE_BLOCK)
+        member = world.group_member[rows[block]] & (sizes > 0)[None, :]
+        values = np.where(member[:, :, None], per_group[None], 0.0)
+        mine = (where >= start) & (where < start + CUE_BLOCK)
+        values[where[mine] - start, groups[mine]] = others[mine]
+        member[where[mine] - start, groups[mine]] = several[mine]
+        counted = member.sum(axis=1)
+        out[block] = in_order(values.swapaxes(0, 1)) / np.maximum(counted, 1)[:, None]
+    return out
 
 
 def leader_term(world: World, stances, rows: np.ndarray) -> np.ndarray:
@@ -205,9 +223,9 @@ def leader_term(world: World, stances, rows: np.ndarray) -> np.ndarray:
     shown = stances[leaders]
     totals = np.zeros((len(counts), shown.shape[1]))
     for code, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        # each bloc's own rows summed as numpy sums them (not one product for all blocs:
-        # a signal of -non_adoption is not an integer, so the order of additions counts)
-        totals[code] = shown[first:last].sum(axis=0)
+        # each bloc's leaders added in order (a signal of -non_adoption is not an
+        # integer, so the order of additions counts)
+        totals[code] = in_order(shown[first:last])
     mean = np.zeros((len(counts) + 1, shown.shape[1]))  # last row: actors without a bloc
     mean[:-1] = world.cohesion[:, None] * totals / np.maximum(counts, 1)[:, None]
     out = mean[world.bloc[rows]]
@@ -231,6 +249,15 @@ def momentum(world: World) -> np.ndarray:
         if total > 0:
             shares[:, k] = world.weight[rows] @ world.signed[rows] / total
     return (shares * world.legitimacy).sum(axis=1)
+
+
+def rival_term(world: World, pick) -> np.ndarray:
+    """Commitments to incompatible proposals, added proposal after proposal."""
+    signed = world.signed[pick]
+    total = np.zeros(signed.shape)
+    for q in range(signed.shape[1]):
+        total += signed[:, q, None] * world.rivalry[:, q]
+    return total
 
 
 def _only(needed: np.ndarray | None, every: np.ndarray, term, *args) -> np.ndarray:
@@ -266,7 +293,7 @@ def _terms(world: World, rows: np.ndarray | None, needed: np.ndarray | None = No
     yield _stance(world, world.home[pick]) * (world.kind[pick] != 0)[:, None]
     yield world.federated[pick]
     yield world.outreach[pick]
-    yield world.signed[pick].astype(float) @ world.rivalry.T
+    yield rival_term(world, pick)
     yield world.capacity[pick][:, None]
     yield world.embeddedness[pick][:, None] * world.regime[None, :]
     yield world.ties[pick]

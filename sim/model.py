@@ -21,6 +21,7 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario
 from threadpoolctl import ThreadpoolController
 
+from sim import compiled
 from sim.agents import AGENT_CLASSES, ActorAgent
 from sim.decision import (
     cue_term,
@@ -362,6 +363,14 @@ class NormDiplomacyModel(mesa.Model):
         focus = self.focus()
         rounds = self.spec.behaviour.launch_rounds if focus is not None else 1
         for round_ in range(rounds):
+            if focus is None and self.decision == "kernel" and compiled.available():
+                # most weeks, compiled: the same draws, one call (`sim.compiled`)
+                draws = self.behaviour_rng.random(world.n_actors)
+                uniforms = compiled.logistic_from_uniforms(self.behaviour_rng,
+                                                           world.signed.shape)
+                compiled.decide_ordinary_round(world, draws, uniforms,
+                                               self.spec.behaviour.temperature, self.steps)
+                continue
             activated = self.behaviour_rng.random(world.n_actors) < world.activation
             noise = self.behaviour_rng.logistic(size=world.signed.shape)
             if focus is None:  # most weeks: only the activated, no (N, P) masks

@@ -1,0 +1,89 @@
+"""An ordinary week's decisions, compiled: `decision.utility` for the activated actors
+and `NormDiplomacyModel._apply_decisions`, in one call per round.
+
+Why: in an ordinary week a few percent of the actors decide, so the numpy kernel's cost
+is its sixty-odd calls on small arrays, not its arithmetic. Compiled with numba, a round
+is one call. It reads the same arrays and adds every sum in the order the numpy kernel
+adds it (ties in stored order, leaders one after another, cue groups group after group,
+the terms in the order of TERMS), so the two give the same digits: tests hold them equal
+bit for bit on random worlds. The noise is drawn by numpy as before; the compiled round
+takes the uniforms the logistic draw is made of and transforms only the deciders' (the
+same numbers, `logistic_from_uniforms`).
+
+Without numba (or with CYBERNORMS_COMPILED=0) the model runs the numpy kernel: same
+results, slower. Launch and forum weeks, UN votes, negotiation and every reading of the
+terms (inspector, votes, diagnostics) use the numpy kernel.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from sim.decision import momentum, static_terms
+from sim.scenario.spec import TERMS
+from sim.world.arrays import World
+
+#: False when numba is missing or switched off (CYBERNORMS_COMPILED=0)
+ENABLED = os.environ.get("CYBERNORMS_COMPILED", "1") != "0"
+
+#: the order `sim.compiled_round` adds the terms in
+if TERMS != ("align", "cost", "peers", "leader", "momentum", "home", "federated",
+             "outreach", "rival", "capacity", "regime", "ties", "cue"):
+    raise ImportError("sim.compiled reads the terms in an order TERMS no longer has")
+
+_round = None  # `ordinary_round` compiled, made on first use
+
+
+def available() -> bool:
+    """Whether rounds are compiled (numba importable and not switched off)."""
+    return ENABLED and _compiled() is not None
+
+
+def _compiled():
+    global _round, ENABLED
+    if _round is None and ENABLED:
+        try:
+            import numba  # noqa: F401  (imported on first use: it costs ~0.4 s)
+        except ImportError:
+            ENABLED = False
+            return None
+        from sim.compiled_round import ordinary_round
+        _round = ordinary_round
+    return _round
+
+
+def logistic_from_uniforms(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """The uniforms `rng.logistic(size=shape)` would transform, drawn from the same stream:
+    numpy draws doubles in order and redraws a 0, so the zeros are dropped and the array
+    topped up from the stream, as numpy does. log(u / (1 - u)) of these is the logistic
+    draw to the last bit (tested)."""
+    uniforms = rng.random(shape).ravel()
+    while not uniforms.all():
+        kept = uniforms[uniforms > 0]
+        uniforms = np.concatenate([kept, rng.random(uniforms.size - kept.size)])
+    return uniforms.reshape(shape)
+
+
+def decide_ordinary_round(world: World, draws: np.ndarray, uniforms: np.ndarray,
+                          temperature: float, step: int) -> None:
+    """Activated actors (draws < activation) weigh the launched proposals they may sign,
+    and sign, withdraw or come to oppose, as `NormDiplomacyModel.decide` does in a week
+    without focus; writes the world's dynamic arrays in place."""
+    align, cost = static_terms(world)
+    leaders, leader_bounds, leader_counts, leads = world.leader_layout
+    network = world.network
+    _compiled()(
+        draws, world.activation, uniforms, float(temperature), int(step),
+        world.eligible, world.launched, world.coefficients,
+        align, cost, network.indptr, network.indices, network.data, world.peer_norm,
+        world.bloc, world.cohesion, leaders, leader_bounds, leads,
+        momentum(world), world.home, world.kind, world.federated, world.outreach,
+        world.rivalry, world.capacity, world.embeddedness, world.regime, world.ties,
+        world.group_member, world.group_cohesion, world.group_leader_rows,
+        world.group_bounds, float(world.non_adoption),
+        world.threshold, world.hysteresis, world.sponsor,
+        world.signed, world.opposed, world.considered, world.signed_step,
+        world.withdrawn_step)
+
