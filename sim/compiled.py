@@ -33,7 +33,7 @@ if TERMS != ("align", "cost", "peers", "leader", "momentum", "home", "federated"
              "outreach", "rival", "capacity", "regime", "ties", "cue"):
     raise ImportError("sim.compiled reads the terms in an order TERMS no longer has")
 
-_round = None  # `ordinary_round` compiled, made on first use
+_kernel = None  # `sim.compiled_round`, imported on first use
 
 
 def available() -> bool:
@@ -42,16 +42,16 @@ def available() -> bool:
 
 
 def _compiled():
-    global _round, ENABLED
-    if _round is None and ENABLED:
+    global _kernel, ENABLED
+    if _kernel is None and ENABLED:
         try:
             import numba  # noqa: F401  (imported on first use: it costs ~0.4 s)
         except ImportError:
             ENABLED = False
             return None
-        from sim.compiled_round import ordinary_round
-        _round = ordinary_round
-    return _round
+        from sim import compiled_round
+        _kernel = compiled_round
+    return _kernel
 
 
 def logistic_from_uniforms(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -66,24 +66,49 @@ def logistic_from_uniforms(rng: np.random.Generator, shape: tuple[int, ...]) -> 
     return uniforms.reshape(shape)
 
 
+def reads(world: World) -> tuple:
+    """What the utilities read, as the compiled round takes it (a tuple, in its order)."""
+    align, cost = static_terms(world)
+    leaders, leader_bounds, _, leads = world.leader_layout
+    network = world.network
+    return (world.signed, world.opposed, world.considered, world.eligible,
+            world.coefficients, align, cost, network.indptr, network.indices, network.data,
+            world.peer_norm, world.bloc, world.cohesion, leaders, leader_bounds, leads,
+            momentum(world), world.home, world.kind, world.federated, world.outreach,
+            world.rivalry, world.capacity, world.embeddedness, world.regime, world.ties,
+            world.group_member, world.group_cohesion, world.group_leader_rows,
+            world.group_bounds, float(world.non_adoption))
+
+
+def _rule(world: World) -> tuple:
+    return world.threshold, world.hysteresis, world.sponsor
+
+
+def _written(world: World) -> tuple:
+    return (world.signed, world.opposed, world.considered, world.signed_step,
+            world.withdrawn_step)
+
+
+def utility(world: World, rows: np.ndarray | None = None) -> np.ndarray:
+    """`decision.utility`, compiled: (N, P) or (len(rows), P), the same digits."""
+    rows = np.arange(world.n_actors) if rows is None else np.asarray(rows, dtype=np.int64)
+    return _compiled().utilities(rows, reads(world))
+
+
 def decide_ordinary_round(world: World, draws: np.ndarray, uniforms: np.ndarray,
                           temperature: float, step: int) -> None:
     """Activated actors (draws < activation) weigh the launched proposals they may sign,
     and sign, withdraw or come to oppose, as `NormDiplomacyModel.decide` does in a week
     without focus; writes the world's dynamic arrays in place."""
-    align, cost = static_terms(world)
-    leaders, leader_bounds, leader_counts, leads = world.leader_layout
-    network = world.network
-    _compiled()(
-        draws, world.activation, uniforms, float(temperature), int(step),
-        world.eligible, world.launched, world.coefficients,
-        align, cost, network.indptr, network.indices, network.data, world.peer_norm,
-        world.bloc, world.cohesion, leaders, leader_bounds, leads,
-        momentum(world), world.home, world.kind, world.federated, world.outreach,
-        world.rivalry, world.capacity, world.embeddedness, world.regime, world.ties,
-        world.group_member, world.group_cohesion, world.group_leader_rows,
-        world.group_bounds, float(world.non_adoption),
-        world.threshold, world.hysteresis, world.sponsor,
-        world.signed, world.opposed, world.considered, world.signed_step,
-        world.withdrawn_step)
+    _compiled().ordinary_round(draws, world.activation, world.launched, uniforms,
+                               float(temperature), int(step), reads(world), _rule(world),
+                               _written(world))
 
+
+def decide_rows(world: World, rows: np.ndarray, considering: np.ndarray,
+                uniforms: np.ndarray, temperature: float, step: int) -> None:
+    """The actors `rows` weigh the proposals `considering` (len(rows), P) marks (a launch
+    or forum round), and decide, as `NormDiplomacyModel._apply_decisions` does."""
+    _compiled().decide_rows(rows.astype(np.int64), considering, uniforms,
+                            float(temperature), int(step), reads(world), _rule(world),
+                            _written(world))

@@ -45,33 +45,21 @@ def _leader_totals(leaders, bounds, n_props, signed, opposed, considered, non_ad
 
 
 @jit
-def ordinary_round(draws, activation, uniforms, temperature, step,
-                   eligible, launched, coefficients,
-                   align, cost, indptr, indices, data, peer_norm,
-                   bloc, cohesion, leaders, leader_bounds, leads,
-                   momentum, home, kind, federated, outreach,
-                   rivalry, capacity, embeddedness, regime, ties,
-                   group_member, group_cohesion, group_leaders, group_bounds, non_adoption,
-                   threshold, hysteresis, sponsor,
-                   signed, opposed, considered, signed_step, withdrawn_step):
-    n_actors, n_props = signed.shape
+def utilities(rows, reads):
+    """(len(rows), P) utilities of the actors `rows`, as `decision.utility` computes them,
+    from `reads` (the tuple `sim.compiled.reads` makes of a world)."""
+    (signed, opposed, considered, eligible, coefficients, align, cost, indptr, indices,
+     data, peer_norm, bloc, cohesion, leaders, leader_bounds, leads, momentum, home, kind,
+     federated, outreach, rivalry, capacity, embeddedness, regime, ties, group_member,
+     group_cohesion, group_leaders, group_bounds, non_adoption) = reads
+    n_props = signed.shape[1]
     n_groups = len(group_bounds) - 1
-    # who decides: activated, and eligible for a launched proposal
-    rows = np.flatnonzero(draws < activation)
-    deciding = np.zeros(len(rows), dtype=np.bool_)
-    for r in range(len(rows)):
-        for p in range(n_props):
-            if eligible[rows[r], p] and launched[p]:
-                deciding[r] = True
-    rows = rows[deciding]
-    if not len(rows):
-        return
     bloc_totals = _leader_totals(leaders, leader_bounds, n_props, signed, opposed,
                                  considered, non_adoption)
     group_totals = _leader_totals(group_leaders, group_bounds, n_props, signed, opposed,
                                   considered, non_adoption)
     u = np.zeros((len(rows), n_props))
-    for r in range(len(rows)):  # every utility before any decision (synchronous)
+    for r in range(len(rows)):
         i = rows[r]
         c = coefficients[:, i]
         for p in range(n_props):
@@ -114,7 +102,7 @@ def ordinary_round(draws, activation, uniforms, temperature, step,
                     if not inside:
                         total += group_cohesion[g] * group_totals[g, p] / max(float(size), 1.0)
                         counted += 1
-                    elif size > 1:
+                    elif size > 1:  # a leader looks at its group's other leaders
                         own = _shown(i, p, signed, opposed, considered, non_adoption)
                         total += (group_cohesion[g] * (group_totals[g, p] - own)
                                   / max(float(size) - 1.0, 1.0))
@@ -135,13 +123,24 @@ def ordinary_round(draws, activation, uniforms, temperature, step,
             value += c[TIES] * ties[i, p]
             value += c[CUE] * cue
             u[r, p] = value
-    for r in range(len(rows)):  # `NormDiplomacyModel._apply_decisions`
+    return u
+
+
+@jit
+def decide_rows(rows, considering, uniforms, temperature, step, reads, rule, written):
+    """The actors `rows` weigh the proposals marked in `considering` (len(rows), P): every
+    utility first (synchronous), then sign, withdraw or come to oppose, as
+    `NormDiplomacyModel._apply_decisions` does; writes `written` in place."""
+    threshold, hysteresis, sponsor = rule
+    signed, opposed, considered, signed_step, withdrawn_step = written
+    u = utilities(rows, reads)
+    for r in range(len(rows)):
         i = rows[r]
         theta = threshold[i]
-        for p in range(n_props):
-            if not (eligible[i, p] and launched[p]):
+        for p in range(signed.shape[1]):
+            if not considering[r, p]:
                 continue
-            x = uniforms[i, p]
+            x = uniforms[i, p]  # the logistic draw, as numpy makes it from its uniform
             noisy = u[r, p] + temperature * math.log(x / (1.0 - x))
             was = signed[i, p]
             joins = not was and noisy > theta
@@ -156,3 +155,21 @@ def ordinary_round(draws, activation, uniforms, temperature, step,
                 signed[i, p] = False
                 withdrawn_step[i, p] = step
             opposed[i, p] = not signed[i, p] and u[r, p] < -theta
+
+
+@jit
+def ordinary_round(draws, activation, launched, uniforms, temperature, step, reads, rule,
+                   written):
+    """A week without focus: the activated (draws < activation) weigh every launched
+    proposal they may sign."""
+    eligible = reads[3]
+    rows = np.flatnonzero(draws < activation)
+    considering = np.zeros((len(rows), eligible.shape[1]), dtype=np.bool_)
+    deciding = np.zeros(len(rows), dtype=np.bool_)
+    for r in range(len(rows)):
+        for p in range(eligible.shape[1]):
+            considering[r, p] = eligible[rows[r], p] and launched[p]
+            deciding[r] = deciding[r] or considering[r, p]
+    if deciding.any():
+        decide_rows(rows[deciding], considering[deciding], uniforms, temperature, step,
+                    reads, rule, written)

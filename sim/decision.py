@@ -196,7 +196,7 @@ def cue_term(world: World, stances: np.ndarray, rows: np.ndarray) -> np.ndarray:
     # a leader inside its own group looks at the group's other leaders only
     where = np.minimum(np.searchsorted(rows, leaders), len(rows) - 1)
     present = (rows[where] == leaders) & world.group_member[leaders, groups]
-    where, inside, groups = where[present], leaders[present], groups[present]
+    where, groups = where[present], groups[present]
     several = sizes[groups] > 1
     others = np.where(several[:, None],
                       world.group_cohesion[groups, None] * (totals[groups] - shown[present])

@@ -141,8 +141,10 @@ class NormDiplomacyModel(mesa.Model):
             NormScenario; default: the Paris Call 2018 baseline.
         rng: integer seed (default: the scenario's `metadata.seed`); a Generator or
             SeedSequence is turned into an integer seed first.
-        decision: "kernel" (vectorised) or "reference" (each agent computes its own
-            utility in a Mesa ``shuffle_do`` loop; same results, slower).
+        decision: "kernel" (vectorised; an ordinary week's round compiled with numba
+            where it is installed, `sim.compiled`), "numpy" (the vectorised kernel
+            only) or "reference" (each agent computes its own utility in a Mesa
+            ``shuffle_do`` loop). The same results, at different speeds.
         world: a World already built for this scenario and seed (as
             `sim.world.cache.WorldCache.world` gives); default: built here.
         **overrides: dotted paths into the scenario, e.g.
@@ -164,18 +166,23 @@ class NormDiplomacyModel(mesa.Model):
         >>> model.history.table().tail(1)
     """
 
+    #: whether an ordinary week may run compiled; a subclass that watches every round
+    #: through `utilities` sets it False (the compiled round does not call it)
+    compiled_rounds: bool = True
+
     def __init__(
         self,
         scenario: str | Path | ScenarioSpec | NormScenario | None = None,
         *,
         rng: Any = None,
-        decision: Literal["kernel", "reference"] = "kernel",
+        decision: Literal["kernel", "numpy", "reference"] = "kernel",
         world: World | None = None,
         **overrides: Any,
     ):
         super().__init__(scenario=self._norm_scenario(scenario, rng, overrides))
-        if decision not in ("kernel", "reference"):
-            raise ValueError(f"decision must be 'kernel' or 'reference', got {decision!r}")
+        if decision not in ("kernel", "numpy", "reference"):
+            raise ValueError(
+                f"decision must be 'kernel', 'numpy' or 'reference', got {decision!r}")
         self.decision = decision
         self.spec: ScenarioSpec = self.scenario.spec
         self.seed: int = self.scenario.rng
@@ -327,7 +334,7 @@ class NormDiplomacyModel(mesa.Model):
     def utilities(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Utilities now of the actors `rows` (default all): by the kernel, or by every
         agent in turn (the per-agent reference)."""
-        if self.decision == "kernel":
+        if self.decision != "reference":
             return utility(self.world, rows)
         self.step_momentum = [reference_momentum(self.world, p)
                               for p in range(len(self.world.proposal_ids))]
@@ -362,17 +369,20 @@ class NormDiplomacyModel(mesa.Model):
         world = self.world
         focus = self.focus()
         rounds = self.spec.behaviour.launch_rounds if focus is not None else 1
+        temperature = self.spec.behaviour.temperature
+        fast = self.decision == "kernel" and self.compiled_rounds and compiled.available()
         for round_ in range(rounds):
-            if focus is None and self.decision == "kernel" and compiled.available():
-                # most weeks, compiled: the same draws, one call (`sim.compiled`)
-                draws = self.behaviour_rng.random(world.n_actors)
+            draws = self.behaviour_rng.random(world.n_actors)
+            if fast:  # compiled (`sim.compiled`): the same draws and digits, fewer calls
                 uniforms = compiled.logistic_from_uniforms(self.behaviour_rng,
                                                            world.signed.shape)
-                compiled.decide_ordinary_round(world, draws, uniforms,
-                                               self.spec.behaviour.temperature, self.steps)
+            else:
+                noise = self.behaviour_rng.logistic(size=world.signed.shape)
+            if focus is None and fast:
+                compiled.decide_ordinary_round(world, draws, uniforms, temperature,
+                                               self.steps)
                 continue
-            activated = self.behaviour_rng.random(world.n_actors) < world.activation
-            noise = self.behaviour_rng.logistic(size=world.signed.shape)
+            activated = draws < world.activation
             if focus is None:  # most weeks: only the activated, no (N, P) masks
                 rows = np.flatnonzero(activated)
                 considering = world.eligible[rows] & world.launched
@@ -383,7 +393,12 @@ class NormDiplomacyModel(mesa.Model):
             # only the actors who decide now need a utility (a few percent most weeks)
             deciding = considering.any(axis=1)
             rows, considering = rows[deciding], considering[deciding]
-            if len(rows):
+            if not len(rows):
+                continue
+            if fast:
+                compiled.decide_rows(world, rows, considering, uniforms, temperature,
+                                     self.steps)
+            else:
                 self._apply_decisions(rows, self.utilities(rows), noise[rows], considering)
 
     def _apply_decisions(self, rows: np.ndarray, u: np.ndarray, noise: np.ndarray,

@@ -44,6 +44,8 @@ class ForecastModel(NormDiplomacyModel):
         vote_shares: proposal index -> (states, 3) probabilities of yes, abstain, no.
     """
 
+    compiled_rounds = False  # it reads every round's utilities
+
     def __init__(self, *args, record_steps=(), **kwargs):
         super().__init__(*args, **kwargs)
         self._states = np.arange(self.world.slices["state"].stop)
@@ -76,7 +78,7 @@ class ForecastModel(NormDiplomacyModel):
         q = expit((states - theta) / tau) if tau > 0 else (states > theta).astype(float)
         self.log_unsigned += np.log1p(-np.minimum(chance * q, 1.0 - 1e-12))
         self._round += 1
-        if self.decision != "kernel":
+        if self.decision == "reference":
             return super().utilities(rows)
         return u if rows is None else u[np.searchsorted(wanted, rows)]
 
