@@ -5,13 +5,17 @@ machine slows both alike. Reported (all of it in one document with ``--json``):
 
 - baseline: runs of the Paris Call baseline as `cybernorms run` does them (the world
   built from the seed, then 170 steps), median of `repeats`, split into build and
-  steps; and the build of a world that runs share (common random numbers);
+  steps; the same runs on the numpy kernel alone (``decision="numpy"``, alternating:
+  what the compiled round, `sim.compiled`, saves); and the build of a world that runs
+  share (common random numbers);
 - mesa: agent-steps per second of the baseline against Mesa's BoltzmannWealth example
   with as many agents for as many steps (its own code, grid at one agent per cell);
 - sizes: at each world size N (the baseline with its generated firms and civil society
-  scaled), the vectorised kernel against the per-agent Mesa loop (every agent
-  computing its own utility in ``agents.shuffle_do``): decisions per second, their
-  ratio and the largest difference between the two; and the seconds per step of a
+  scaled), the kernel a run uses (compiled where numba is installed) against the
+  per-agent Mesa loop (every agent computing its own utility in ``agents.shuffle_do``):
+  decisions per second, their ratio and the largest difference between the two; the
+  numpy kernel's decisions per second and whether it gives the same digits; and the
+  seconds per step of a
   whole run (built afresh, every step, as a user's run), per actor and per tie;
 - step_scaling: how the seconds per step grow from one size to the next;
 - negotiation: one consultation round of the baseline's text over its 193 states and
@@ -45,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim import compiled
 from sim.decision import reference_momentum, utility
 from sim.model import NormDiplomacyModel, one_blas_thread
 from sim.negotiation import hold_round, open_talks
@@ -121,7 +126,9 @@ def time_baseline(spec: ScenarioSpec, repeats: int, mesa_repeats: int) -> dict:
     model.run_model()  # warm the data caches and imports
     n_actors = model.world.n_actors
     boltzmann_run(100, 2, 0)
+    NormDiplomacyModel(spec, rng=0, decision="numpy").run_model()
     builds, runs, runs_cpu, boltzmann, boltzmann_cpu = [], [], [], [], []
+    numpy_runs = []
     for r in range(max(repeats, mesa_repeats)):
         if r < repeats:
             started, cpu = time.perf_counter(), time.process_time()
@@ -131,6 +138,8 @@ def time_baseline(spec: ScenarioSpec, repeats: int, mesa_repeats: int) -> dict:
             builds.append(built - started)
             runs.append(time.perf_counter() - started)
             runs_cpu.append(time.process_time() - cpu)
+            numpy_runs.append(_seconds(lambda r=r: NormDiplomacyModel(
+                spec, rng=1000 + r, decision="numpy").run_model()))
         if r < mesa_repeats:
             wall, cpu = _both(lambda r=r: boltzmann_run(n_actors, steps, r))
             boltzmann.append(wall)
@@ -154,6 +163,9 @@ def time_baseline(spec: ScenarioSpec, repeats: int, mesa_repeats: int) -> dict:
             "steps_median_s": statistics.median(r - b for r, b in zip(runs, builds,
                                                                       strict=True)),
             "shared_world_build_median_s": shared,
+            "compiled": compiled.available(),
+            "numpy_median_s": statistics.median(numpy_runs),
+            "numpy_over_compiled": statistics.median(numpy_runs) / run_s,
         },
         "mesa": {
             "model": "mesa.examples BoltzmannWealth", "agents": world.n_actors,
@@ -176,9 +188,12 @@ def time_size(spec: ScenarioSpec, reference_cap: int | None) -> dict:
         model.step()
     world = model.world
     n_props = len(world.proposal_ids)
+    kernel_of = compiled.utility if compiled.available() else utility
     with one_blas_thread():
-        kernel_s = _median_time(lambda: utility(world), 7)
-        kernel = utility(world)
+        kernel_s = _median_time(lambda: kernel_of(world), 7)
+        kernel = kernel_of(world)
+        numpy_s = _median_time(lambda: utility(world), 7)
+        numpy_same = bool(np.array_equal(utility(world), kernel))
 
     agents = model.agents
     if reference_cap is not None and len(agents) > reference_cap:
@@ -201,7 +216,10 @@ def time_size(spec: ScenarioSpec, reference_cap: int | None) -> dict:
         "actors": world.n_actors,
         "proposals": n_props,
         "edges": int(world.network.nnz),
+        "kernel": "compiled" if kernel_of is not utility else "numpy",
         "kernel_decisions_per_s": kernel_rate,
+        "numpy_kernel_decisions_per_s": world.n_actors * n_props / numpy_s,
+        "numpy_kernel_same_digits": numpy_same,
         "reference_decisions_per_s": reference_rate,
         "reference_agents_timed": len(agents),
         "speedup": kernel_rate / reference_rate,
@@ -408,6 +426,9 @@ def format_report(report: dict) -> str:
         f"world and model built in {base['build_median_s']:.4f} s, steps "
         f"{base['steps_median_s']:.3f} s; a shared world in "
         f"{base['shared_world_build_median_s']:.4f} s",
+        f"the same runs on the numpy kernel alone: median {base['numpy_median_s']:.3f} s "
+        f"({base['numpy_over_compiled']:.2f}x; the round is "
+        f"{'compiled' if base['compiled'] else 'not compiled: numba is not installed'})",
         f"against Mesa's BoltzmannWealth, {mesa['agents']} agents x {mesa['steps']} steps "
         f"(median {mesa['median_s']:.2f} s): {mesa['ratio']:.0f}x the agent-steps per second "
         f"({mesa['baseline_agent_steps_per_s']:.3g} against {mesa['agent_steps_per_s']:.3g}); "
@@ -422,6 +443,10 @@ def format_report(report: dict) -> str:
             f"{row['reference_decisions_per_s']:>17.3g} {row['speedup']:>7.0f}x "
             f"{row['max_abs_difference']:>10.1e} {row['step_s']:>9.5f} "
             f"{row['step_s_per_million_actors']:>14.3f}")
+    for row in report["sizes"]:
+        lines.append(f"{row['actors']:>9} actors: the {row['kernel']} kernel; numpy's "
+                     f"{row['numpy_kernel_decisions_per_s']:.3g} dec/s, the same digits: "
+                     f"{row['numpy_kernel_same_digits']}")
     for scaling in report["step_scaling"]:
         lines.append(
             f"a step costs {scaling['time_ratio']:.1f}x from {scaling['from']} to "
