@@ -17,7 +17,7 @@ from sim.runs.runner import record_of, run_spec, spec_for
 from sim.scenario.loading import with_overrides
 from sim.studies.forecast import ForecastModel
 from sim.world.build import build_world
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TINY
 from tests.test_decision import CUE_GROUPS, randomise
 
 #: the property test's cue groups: three leaders in one (a mean over 3 is inexact) and
@@ -56,6 +56,7 @@ def test_compiled_utilities_equal_the_numpy_kernel_bit_for_bit(
     assert np.array_equal(compiled.utility(world), utility(world))
     rows = np.flatnonzero(rng.random(world.n_actors) < 0.3)
     assert np.array_equal(compiled.utility(world, rows), utility(world, rows))
+    assert compiled.utility(world, rows[:0]).shape == (0, len(world.proposal_ids))
 
 
 @settings(max_examples=40, deadline=None)
@@ -97,7 +98,8 @@ def test_a_zero_draw_is_skipped_as_numpy_redraws_it():
 
 
 def _tables(scenario, seed, decision, **overrides):
-    spec = spec_for(ROOT / "scenarios" / scenario, overrides or None)
+    spec = spec_for(TINY if scenario == "tiny" else ROOT / "scenarios" / scenario,
+                    overrides or None)
     model = NormDiplomacyModel(spec, rng=seed, decision=decision)
     model.run_model()
     return record_of(model, TABLES).tables()
@@ -109,6 +111,7 @@ def _tables(scenario, seed, decision, **overrides):
     ("negotiated_text.yaml", {}),               # revisions clear the text terms
     ("us_policy_shift_2021.yaml", {}),          # events change interests mid-run
     ("paris_call_2018.yaml", {"behaviour.non_adoption": 0.0}),
+    ("tiny", {}),                               # no cue groups, named firms, rivals
 ])
 def test_a_compiled_run_equals_a_numpy_run_table_for_table(scenario, overrides):
     for seed in (3, 11):
