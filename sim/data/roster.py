@@ -87,9 +87,20 @@ class Table:
         return self.numbers + tuple(self.derived)
 
     def attribute(self, name: str) -> np.ndarray:
+        """A numeric column as floats (read-only; made once per table: every run of a
+        sweep reads every column several times while building its world)."""
         if name in self.derived:
             return self.derived[name]
-        return self.frame[name].to_numpy(float)
+        return self.column(name)
+
+    def column(self, name: str) -> np.ndarray:
+        """Any numeric or membership column as read-only floats, made once per table."""
+        cache = self.__dict__.setdefault("_columns", {})
+        if name not in cache:
+            values = self.frame[name].to_numpy(float, copy=True)
+            values.setflags(write=False)
+            cache[name] = values
+        return cache[name]
 
     def distinct(self, column: str) -> frozenset:
         """The distinct values of a column, computed once per table (every scenario of a

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -30,6 +31,20 @@ def duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def timed_pilot(function):
+    """(seconds, result) of one run for an estimate. The first run in a process also pays,
+    once, for imports, data caches and loading the compiled round (about half a second):
+    a run that took under a second is run again and the second one timed."""
+    started = time.perf_counter()
+    result = function()
+    seconds = time.perf_counter() - started
+    if seconds < 1.0:
+        started = time.perf_counter()
+        result = function()
+        seconds = time.perf_counter() - started
+    return seconds, result
 
 
 def estimate(runs: int, seconds_per_run: float, workers: int) -> str:

@@ -22,7 +22,6 @@ signed is within the tolerance of the value.
 from __future__ import annotations
 
 import math
-import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,7 +36,14 @@ from sim.metrics import checkpoint_label
 from sim.runs.runner import derive_seed, run_batch, spec_for
 from sim.scenario.loading import load_model_file, path_keys
 from sim.scenario.spec import TimePoint
-from sim.studies.backends import TaskError, default_workers, estimate, execute, run_all
+from sim.studies.backends import (
+    TaskError,
+    default_workers,
+    estimate,
+    execute,
+    run_all,
+    timed_pilot,
+)
 from sim.studies.baseline import cross_validated
 from sim.studies.experiment import design_points, load_experiment
 from sim.studies.forecast import Forecasts, combine, forecast_runs, forecast_tasks, needed
@@ -330,10 +336,9 @@ class _Search:
     def pilot(self, candidate: dict) -> float:
         """Seconds of one run as the search runs them (for the estimate printed first)."""
         signed, votes = needed(self.observed) if self.observed is not None else ([], [])
-        started = time.perf_counter()
-        forecast_runs(str(self.scenario), {**self.base, **candidate}, self.seeds(1), signed,
-                      votes, True)
-        return time.perf_counter() - started
+        return timed_pilot(lambda: forecast_runs(
+            str(self.scenario), {**self.base, **candidate}, self.seeds(1), signed, votes,
+            True))[0]
 
     def candidate(self, unit: np.ndarray) -> dict:
         ranges = self.calibration.parameters

@@ -17,7 +17,6 @@ at the last step, not dropped.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from sim import limits
 from sim.errors import InputError, boundary, problem
 from sim.runs.runner import derive_seed, resolve, run_spec
 from sim.scenario.spec import ScenarioSpec
-from sim.studies.backends import default_workers, estimate, run_all
+from sim.studies.backends import default_workers, estimate, run_all, timed_pilot
 
 #: what one family of Holm-adjusted tests shares: each scenario against the reference
 FAMILY = ["proposal", "metric", "at"]
@@ -202,11 +201,10 @@ def comparison_table(metrics: pd.DataFrame, labels: list[str],
 def _announce(specs: list[ScenarioSpec], seeds: list[int], backend: str, workers: int | None,
               log) -> None:
     """Time one run of the first scenario and say what the whole job will take."""
-    started = time.perf_counter()
-    run_spec(specs[0], seeds[0], tables=("metrics",))
+    seconds, _ = timed_pilot(lambda: run_spec(specs[0], seeds[0], tables=("metrics",)))
     parallel = 1 if backend == "serial" else workers or default_workers()
     log(f"{len(specs)} scenario{'s' if len(specs) > 1 else ''} x {len(seeds)} replications: "
-        + estimate(len(specs) * len(seeds), time.perf_counter() - started, parallel))
+        + estimate(len(specs) * len(seeds), seconds, parallel))
 
 
 def _check_reps(reps: int, minimum: int) -> None:

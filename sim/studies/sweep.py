@@ -37,6 +37,7 @@ from sim.studies.backends import (
     estimate,
     execute,
     interrupts_deferred,
+    timed_pilot,
 )
 from sim.studies.experiment import (
     ExperimentSpec,
@@ -169,9 +170,8 @@ def pilot(scenario: Path, point: Point, seed: int) -> tuple[float, set[str]]:
     """One run in-process: its duration (for the estimate) and the metric names it
     produces (to check the experiment's `metrics`). It also warms the data caches."""
     spec = spec_for(scenario, point.overrides)
-    started = time.perf_counter()
-    record = run_spec(spec, seed, tables=("metrics",))
-    return time.perf_counter() - started, set(record.metrics["metric"])
+    seconds, record = timed_pilot(lambda: run_spec(spec, seed, tables=("metrics",)))
+    return seconds, set(record.metrics["metric"])
 
 
 def check_metrics(spec: ExperimentSpec, produced: set[str], path) -> None:

@@ -309,7 +309,7 @@ def _state_inputs(world: World, states: Table) -> tuple[dict, dict]:
     """The attributes (cyber power included) and memberships a state form reads."""
     attrs = {name: states.attribute(name) for name in states.attributes}
     attrs["cyber_power"] = world.cyber_power[world.slices["state"]]
-    members = {m: states.frame[m].to_numpy(float) for m in states.memberships}
+    members = {m: states.column(m) for m in states.memberships}
     return attrs, members
 
 
@@ -357,7 +357,7 @@ def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
     n, d = world.n_actors, len(dims)
     state_rows = rows["state"]
     attrs = {name: states.attribute(name) for name in states.attributes}
-    members = {m: states.frame[m].to_numpy(float) for m in states.memberships}
+    members = {m: states.column(m) for m in states.memberships}
     size = len(states)
     power = np.zeros(n)
     power[state_rows] = np.clip(
