@@ -18,7 +18,7 @@ from sim.scenario.loading import with_overrides
 from sim.studies.forecast import ForecastModel
 from sim.world.build import build_world
 from tests.conftest import ROOT, TINY
-from tests.test_decision import CUE_GROUPS, randomise
+from tests.test_decision import CUE_GROUPS, WORLDS, randomise
 
 #: the property test's cue groups: three leaders in one (a mean over 3 is inexact) and
 #: three groups with leaders (the order of three additions counts)
@@ -30,15 +30,8 @@ pytestmark = pytest.mark.skipif(not compiled.available(), reason="numba is not i
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    firms=st.integers(0, 25),
-    civil=st.integers(0, 25),
-    density=st.sampled_from([0.0, 0.05, 0.3]),
-    leaders=st.sampled_from([["FFF"], ["DDD", "BBB"], [], ["AAA", "DDD", "EEE"]]),
-    zeros=st.sampled_from([0.0, 0.3]),
-    non_adoption=st.sampled_from([None, 0.0]),
-)
+@given(**WORLDS, zeros=st.sampled_from([0.0, 0.3]),
+       non_adoption=st.sampled_from([None, 0.0]))
 def test_compiled_utilities_equal_the_numpy_kernel_bit_for_bit(
         tiny_spec, seed, firms, civil, density, leaders, zeros, non_adoption):
     """Arbitrary worlds and states, coefficients partly 0 (the numpy kernel then skips

@@ -56,14 +56,18 @@ CUE_GROUPS = {
 }
 
 
+#: the arbitrary worlds of the property tests: seed, generated actors, tie density, leaders
+WORLDS = {
+    "seed": st.integers(0, 2**32 - 1),
+    "firms": st.integers(0, 25),
+    "civil": st.integers(0, 25),
+    "density": st.sampled_from([0.0, 0.05, 0.3]),
+    "leaders": st.sampled_from([["FFF"], ["DDD", "BBB"], [], ["AAA", "DDD", "EEE"]]),
+}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    firms=st.integers(0, 25),
-    civil=st.integers(0, 25),
-    density=st.sampled_from([0.0, 0.05, 0.3]),
-    leaders=st.sampled_from([["FFF"], ["DDD", "BBB"], [], ["AAA", "DDD", "EEE"]]),
-)
+@given(**WORLDS)
 def test_kernel_equals_reference(tiny_spec, seed, firms, civil, density, leaders):
     """For arbitrary worlds and states, utility(world)[i, p] == reference_utility(i, p)."""
     spec = with_overrides(tiny_spec, {"world.firms.generated": firms,
