@@ -1,18 +1,19 @@
-"""An ordinary week's decisions, compiled: `decision.utility` for the activated actors
-and `NormDiplomacyModel._apply_decisions`, in one call per round.
+"""A decision round, compiled: `decision.utility` for the deciding actors and
+`NormDiplomacyModel._apply_decisions`, in one call per round.
 
 Why: in an ordinary week a few percent of the actors decide, so the numpy kernel's cost
 is its sixty-odd calls on small arrays, not its arithmetic. Compiled with numba, a round
-is one call. It reads the same arrays and adds every sum in the order the numpy kernel
-adds it (ties in stored order, leaders one after another, cue groups group after group,
-the terms in the order of TERMS), so the two give the same digits: tests hold them equal
-bit for bit on random worlds. The noise is drawn by numpy as before; the compiled round
-takes the uniforms the logistic draw is made of and transforms only the deciders' (the
-same numbers, `logistic_from_uniforms`).
+is one call (`decide_ordinary_round`; a launch or forum round, whose deciders numpy
+picks, is `decide_rows`). It reads the same arrays and adds every sum in the order the
+numpy kernel adds it (ties in stored order, leaders one after another, cue groups group
+after group, rival commitments proposal after proposal, the terms in the order of
+TERMS), so the two give the same digits: tests hold them equal bit for bit. The noise is
+drawn by numpy as before: the round takes the uniforms numpy's logistic draw is made of
+(`logistic_from_uniforms`) and transforms only the deciders'.
 
-Without numba (or with CYBERNORMS_COMPILED=0) the model runs the numpy kernel: same
-results, slower. Launch and forum weeks, UN votes, negotiation and every reading of the
-terms (inspector, votes, diagnostics) use the numpy kernel.
+Without numba (or with CYBERNORMS_COMPILED=0, or ``decision="numpy"``) the model runs
+the numpy kernel: the same results, slower. UN votes, negotiation rounds, the forecast
+model and every reading of the terms (inspector, diagnostics) use the numpy kernel.
 """
 
 from __future__ import annotations
