@@ -141,9 +141,9 @@ class NormDiplomacyModel(mesa.Model):
             NormScenario; default: the Paris Call 2018 baseline.
         rng: integer seed (default: the scenario's `metadata.seed`); a Generator or
             SeedSequence is turned into an integer seed first.
-        decision: "kernel" (vectorised; an ordinary week's round compiled with numba
-            where it is installed, `sim.compiled`), "numpy" (the vectorised kernel
-            only) or "reference" (each agent computes its own utility in a Mesa
+        decision: "kernel" (vectorised; each decision round compiled with numba where
+            it is installed, `sim.compiled`), "numpy" (the vectorised kernel only) or
+            "reference" (each agent computes its own utility in a Mesa
             ``shuffle_do`` loop). The same results, at different speeds.
         world: a World already built for this scenario and seed (as
             `sim.world.cache.WorldCache.world` gives); default: built here.
@@ -166,7 +166,7 @@ class NormDiplomacyModel(mesa.Model):
         >>> model.history.table().tail(1)
     """
 
-    #: whether an ordinary week may run compiled; a subclass that watches every round
+    #: whether decision rounds may run compiled; a subclass that watches every round
     #: through `utilities` sets it False (the compiled round does not call it)
     compiled_rounds: bool = True
 
