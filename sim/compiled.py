@@ -3,13 +3,13 @@
 
 Why: in an ordinary week a few percent of the actors decide, so the numpy kernel's cost
 is its sixty-odd calls on small arrays, not its arithmetic. Compiled with numba, a round
-is one call (`decide_ordinary_round`; a launch or forum round, whose deciders numpy
-picks, is `decide_rows`). It reads the same arrays and adds every sum in the order the
-numpy kernel adds it (ties in stored order, leaders one after another, cue groups group
-after group, rival commitments proposal after proposal, the terms in the order of
-TERMS), so the two give the same digits: tests hold them equal bit for bit. The noise is
-drawn by numpy as before: the round takes the uniforms numpy's logistic draw is made of
-(`logistic_from_uniforms`) and transforms only the deciders'.
+is one call (`decide_rows`, for the deciders the model picks in numpy: the activated of
+an ordinary week, or those in focus at a launch or forum). It reads the same arrays and
+adds every sum in the order the numpy kernel adds it (ties in stored order, leaders one
+after another, cue groups group after group, rival commitments proposal after proposal,
+the terms in the order of TERMS), so the two give the same digits: tests hold them equal
+bit for bit. The noise is drawn by numpy as before: the round takes the uniforms numpy's
+logistic draw is made of (`logistic_from_uniforms`) and transforms only the deciders'.
 
 Without numba (or with CYBERNORMS_COMPILED=0, or ``decision="numpy"``) the model runs
 the numpy kernel: the same results, slower. UN votes, negotiation rounds, the forecast
@@ -96,20 +96,11 @@ def utility(world: World, rows: np.ndarray | None = None) -> np.ndarray:
     return _compiled().utilities(rows, reads(world))
 
 
-def decide_ordinary_round(world: World, draws: np.ndarray, uniforms: np.ndarray,
-                          temperature: float, step: int) -> None:
-    """Activated actors (draws < activation) weigh the launched proposals they may sign,
-    and sign, withdraw or come to oppose, as `NormDiplomacyModel.decide` does in a week
-    without focus; writes the world's dynamic arrays in place."""
-    _compiled().ordinary_round(draws, world.activation, world.launched, uniforms,
-                               float(temperature), int(step), reads(world), _rule(world),
-                               _written(world))
-
-
 def decide_rows(world: World, rows: np.ndarray, considering: np.ndarray,
                 uniforms: np.ndarray, temperature: float, step: int) -> None:
-    """The actors `rows` weigh the proposals `considering` (len(rows), P) marks (a launch
-    or forum round), and decide, as `NormDiplomacyModel._apply_decisions` does."""
+    """The actors `rows` weigh the proposals `considering` (len(rows), P) marks, and sign,
+    withdraw or come to oppose, as `NormDiplomacyModel._apply_decisions` does; writes
+    the world's dynamic arrays in place."""
     _compiled().decide_rows(rows.astype(np.int64), considering, uniforms,
                             float(temperature), int(step), reads(world), _rule(world),
                             _written(world))

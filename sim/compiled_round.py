@@ -1,4 +1,4 @@
-"""The compiled body of an ordinary week's round (see `sim.compiled`, which imports this
+"""The compiled body of a decision round (see `sim.compiled`, which imports this
 module on first use: importing numba takes a noticeable fraction of a second).
 
 Each function mirrors a numpy one and adds in its order; `sim.compiled` says why.
@@ -156,20 +156,3 @@ def decide_rows(rows, considering, uniforms, temperature, step, reads, rule, wri
                 withdrawn_step[i, p] = step
             opposed[i, p] = not signed[i, p] and u[r, p] < -theta
 
-
-@jit
-def ordinary_round(draws, activation, launched, uniforms, temperature, step, reads, rule,
-                   written):
-    """A week without focus: the activated (draws < activation) weigh every launched
-    proposal they may sign."""
-    eligible = reads[3]
-    rows = np.flatnonzero(draws < activation)
-    considering = np.zeros((len(rows), eligible.shape[1]), dtype=np.bool_)
-    deciding = np.zeros(len(rows), dtype=np.bool_)
-    for r in range(len(rows)):
-        for p in range(eligible.shape[1]):
-            considering[r, p] = eligible[rows[r], p] and launched[p]
-            deciding[r] = deciding[r] or considering[r, p]
-    if deciding.any():
-        decide_rows(rows[deciding], considering[deciding], uniforms, temperature, step,
-                    reads, rule, written)

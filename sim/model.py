@@ -378,10 +378,6 @@ class NormDiplomacyModel(mesa.Model):
                                                            world.signed.shape)
             else:
                 noise = self.behaviour_rng.logistic(size=world.signed.shape)
-            if focus is None and fast:
-                compiled.decide_ordinary_round(world, draws, uniforms, temperature,
-                                               self.steps)
-                continue
             activated = draws < world.activation
             if focus is None:  # most weeks: only the activated, no (N, P) masks
                 rows = np.flatnonzero(activated)

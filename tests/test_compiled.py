@@ -127,7 +127,7 @@ def test_a_model_that_watches_every_round_is_not_compiled(tiny_spec, monkeypatch
     """The forecast model reads each round's utilities: the compiled round, which does
     not call `utilities`, would leave its forecasts empty."""
     calls = []
-    monkeypatch.setattr(compiled, "decide_ordinary_round",
+    monkeypatch.setattr(compiled, "decide_rows",
                         lambda *args: calls.append(args))
     model = ForecastModel(tiny_spec, rng=2)
     model.run_model()

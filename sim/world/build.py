@@ -305,11 +305,16 @@ def _state_form(world: World, states: Table, form: dict) -> np.ndarray:
     return value
 
 
+def _roster_inputs(states: Table) -> tuple[dict, dict]:
+    """The roster's attributes and memberships, as attribute-linear forms read them."""
+    return ({name: states.attribute(name) for name in states.attributes},
+            {m: states.column(m) for m in states.memberships})
+
+
 def _state_inputs(world: World, states: Table) -> tuple[dict, dict]:
     """The attributes (cyber power included) and memberships a state form reads."""
-    attrs = {name: states.attribute(name) for name in states.attributes}
+    attrs, members = _roster_inputs(states)
     attrs["cyber_power"] = world.cyber_power[world.slices["state"]]
-    members = {m: states.column(m) for m in states.memberships}
     return attrs, members
 
 
@@ -356,8 +361,7 @@ def _assign_traits(world, states: Table, firms: _Block, civil: _Block, rows,
     dims = world.dimensions
     n, d = world.n_actors, len(dims)
     state_rows = rows["state"]
-    attrs = {name: states.attribute(name) for name in states.attributes}
-    members = {m: states.column(m) for m in states.memberships}
+    attrs, members = _roster_inputs(states)
     size = len(states)
     power = np.zeros(n)
     power[state_rows] = np.clip(
