@@ -5,6 +5,7 @@ results of a serial sweep."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -85,13 +86,32 @@ def cluster(tmp_path):
             _stop(process)
 
 
+def _wait_for_hosts(process, out: Path, pids: set[int], timeout: float = 180) -> None:
+    """Until runs of every worker in `pids` are on disk (the sweep still running)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hosts = set()
+        for shard in (out / "runs").glob("part-*.parquet"):
+            with contextlib.suppress(Exception):  # a shard being renamed into place
+                hosts |= set(pd.read_parquet(shard, columns=["host"])["host"])
+        if pids <= {int(host.rsplit(":", 1)[1]) for host in hosts}:
+            return
+        assert process.poll() is None, "the sweep ended before every worker had run"
+        assert time.monotonic() < deadline, "not every worker ran"
+        time.sleep(0.05)
+
+
 def test_a_sweep_survives_a_killed_worker(tmp_path, cluster):
     address, _, workers = cluster
     spec = experiment_copy(tmp_path, name="dask_kill", **EXPERIMENT)
+    # first the reference: it also compiles the decision round into numba's cache, so
+    # that neither worker spends its first seconds compiling while the other runs
+    serial = quiet_sweep(spec, tmp_path / "serial")
     out = tmp_path / "out"
     sweep = _start_sweep(spec, out, "--backend", "dask", "--scheduler", address)
     try:
         _wait_for_shards(sweep, out, 6, timeout=180)
+        _wait_for_hosts(sweep, out, {worker.pid for worker in workers})
         victim = workers[0]  # with --no-nanny, the process is the worker itself
         os.kill(victim.pid, signal.SIGKILL)  # mid-sweep: runs in flight on it
         victim.wait(timeout=30)
@@ -112,7 +132,7 @@ def test_a_sweep_survives_a_killed_worker(tmp_path, cluster):
     hosts = set(runs["host"].str.rsplit(":", n=1).str[1].astype(int))
     assert {worker.pid for worker in workers} <= hosts  # both worked, one until killed
     assert result.manifest["status"] == "complete" and result.manifest["runs_computed"] == 36
-    assert_same_results(result, quiet_sweep(spec, tmp_path / "serial"))
+    assert_same_results(result, serial)
 
 
 def test_a_scheduler_file_names_the_cluster(tmp_path, cluster):
