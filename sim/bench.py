@@ -21,10 +21,12 @@ machine slows both alike. Reported (all of it in one document with ``--json``):
 - negotiation: one consultation round of the baseline's text over its 193 states and
   10,000 candidate texts (candidates built, scored in one batch, the best adopted);
 - profile (``--profile``): the top costs of baseline runs;
-- sweeps (``--sweeps``): one sweep of the baseline on each backend (serial, process
+- sweeps (``--sweeps``): sweeps of the baseline on each backend (serial, process
   pool, Dask local cluster) with the same workers: seconds, runs per second, the
-  pool/Dask ratio, whether the results are identical; and the peak memory of process
-  pool sweeps of growing size (each in its own process), with their ratio;
+  Dask/pool ratio (the median over pairs of a pool sweep followed by a Dask sweep, so
+  each ratio is taken under one load), whether the results are identical; and the
+  peak memory of process pool sweeps of growing size (each in its own process), with
+  their ratio;
 - scale (``--scale``): runs of 1,000,000 and 10,000,000 actors, each in its own
   process (its `actors` limit raised to its size): build, steps, total seconds and
   peak resident memory.
@@ -40,6 +42,7 @@ import math
 import os
 import platform
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -351,27 +354,40 @@ def _experiment(directory: Path, runs: int) -> Path:
     return path
 
 
-def time_sweeps(runs: int, workers: int, memory_runs: tuple[int, ...]) -> dict:
-    """One sweep per backend, then pool sweeps of growing size for their peak memory."""
+def time_sweeps(runs: int, workers: int, memory_runs: tuple[int, ...],
+                pairs: int = 2) -> dict:
+    """Pool and Dask sweeps in turn (`pairs` of each: the ratio of a pair is measured
+    under the same load), one serial sweep, then pool sweeps of growing size for their
+    peak memory."""
     from sim.studies.results import load_results
 
-    report: dict = {"runs": runs, "workers": workers, "backends": {}}
+    report: dict = {"runs": runs, "workers": workers, "backends": {}, "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         experiment = _experiment(tmp, runs)
         metrics = {}
-        for backend in ("process", "dask", "serial"):
-            out = tmp / backend
+        order = [*["process", "dask"] * max(1, pairs), "serial"]
+        for turn, backend in enumerate(order):
+            out = tmp / f"{backend}_{turn}"
             result = _child(_SWEEP_CHILD, experiment, out, backend, workers)
-            report["backends"][backend] = {**result, "runs_per_s": runs / result["seconds"]}
-            frame = load_results(out).metrics
-            metrics[backend] = frame.sort_values(["run_id", "proposal", "metric", "at"],
-                                                 ignore_index=True)
+            if backend == "dask":
+                pool = report["pairs"][-1]
+                pool.update(dask_s=result["seconds"],
+                            dask_over_pool=result["seconds"] / pool["process_s"])
+            elif backend == "process":
+                report["pairs"].append({"process_s": result["seconds"]})
+            if backend not in report["backends"]:
+                report["backends"][backend] = {**result, "runs_per_s": runs / result["seconds"]}
+                frame = load_results(out).metrics
+                metrics[backend] = frame.sort_values(["run_id", "proposal", "metric", "at"],
+                                                     ignore_index=True)
+            shutil.rmtree(out)
         first = metrics["process"]
         report["identical"] = all(first.equals(frame) for frame in metrics.values())
-        seconds = {b: r["seconds"] for b, r in report["backends"].items()}
-        report["dask_over_pool"] = seconds["dask"] / seconds["process"]
-        report["pool_projected_10000_runs_s"] = seconds["process"] / runs * 10_000
+        report["dask_over_pool"] = statistics.median(p["dask_over_pool"]
+                                                     for p in report["pairs"])
+        pool_s = statistics.median(p["process_s"] for p in report["pairs"])
+        report["pool_projected_10000_runs_s"] = pool_s / runs * 10_000
         report["memory"] = []
         for count in memory_runs:
             result = _child(_SWEEP_CHILD, _experiment(tmp, count), tmp / f"memory_{count}",
@@ -468,7 +484,9 @@ def format_report(report: dict) -> str:
             lines.append(f"  {backend:>8}: {row['seconds']:7.1f} s, {row['runs_per_s']:6.1f} "
                          f"runs/s, peak RSS {row['sweeper_peak_rss_mib']:.0f} MiB (sweeping), "
                          f"{row['worker_peak_rss_mib']:.0f} MiB (largest worker)")
-        lines.append(f"  Dask / pool: {sweeps['dask_over_pool']:.2f}x; results identical "
+        pairs = ", ".join(f"{p['dask_over_pool']:.2f}x" for p in sweeps["pairs"])
+        lines.append(f"  Dask / pool: {sweeps['dask_over_pool']:.2f}x (median of the pairs "
+                     f"{pairs}, each pool sweep followed by a Dask sweep); results identical "
                      f"on every backend: {sweeps['identical']}; 10,000 runs on the pool: "
                      f"about {sweeps['pool_projected_10000_runs_s'] / 60:.1f} min")
         for row in sweeps["memory"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 
@@ -29,6 +30,8 @@ def test_the_benchmark_reports_every_figure(tmp_path):
     sweeps = report["sweeps"]
     assert set(sweeps["backends"]) == {"serial", "process", "dask"}
     assert sweeps["identical"] is True
+    assert len(sweeps["pairs"]) == 2 and sweeps["dask_over_pool"] == statistics.median(
+        pair["dask_s"] / pair["process_s"] for pair in sweeps["pairs"])
     assert [row["runs"] for row in sweeps["memory"]] == [6, 12] and sweeps["memory_ratio"] > 0
     (scale,) = report["scale"]
     assert scale["actors"] == 20000 and scale["peak_rss_gib"] > 0

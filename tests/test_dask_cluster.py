@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.studies import backends
+from sim.studies.backends import DASK_WORKER_CONFIG
 from sim.studies.results import load_results
 from tests.test_sweep import (
     BINDINGNESS,
@@ -43,8 +45,12 @@ def _free_port() -> int:
 
 
 def _start(*arguments: str) -> subprocess.Popen:
+    """A `dask` command with the project's worker settings, as experiments/README.md
+    starts them."""
+    environment = {**os.environ, "DASK_CONFIG": str(DASK_WORKER_CONFIG)}
     return subprocess.Popen([str(DASK), *arguments], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=environment)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -133,6 +139,17 @@ def test_a_sweep_survives_a_killed_worker(tmp_path, cluster):
     assert {worker.pid for worker in workers} <= hosts  # both worked, one until killed
     assert result.manifest["status"] == "complete" and result.manifest["runs_computed"] == 36
     assert_same_results(result, serial)
+
+
+def test_workers_started_with_the_settings_file_take_it(cluster):
+    import dask
+    from dask.distributed import Client
+
+    address, _, _ = cluster
+    with Client(address, timeout=10) as client:  # (functions these workers can import)
+        for key, value in backends.worker_settings().items():
+            if not key.startswith("distributed.nanny"):  # these workers have no nanny
+                assert set(client.run(dask.config.get, key).values()) == {value}, key
 
 
 def test_a_scheduler_file_names_the_cluster(tmp_path, cluster):

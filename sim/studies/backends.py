@@ -17,11 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 from sim import limits
 
 BACKENDS = ("serial", "process", "dask")
+#: Dask settings for workers that only compute runs (why: in the file itself)
+DASK_WORKER_CONFIG = Path(__file__).with_name("dask-workers.yaml")
 
 
 def duration(seconds: float) -> str:
@@ -230,11 +233,13 @@ def _dask(function, tasks, workers, scheduler, limit, bounds) -> Iterator[tuple[
     for a local cluster of `workers` processes. A worker lost mid-sweep costs only its
     tasks in flight: the scheduler runs them again elsewhere, and each result is taken
     once."""
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
-        with _interrupts_ignored_by_children():
+        # the nannies keep the settings they start with, also for a worker they restart
+        with _interrupts_ignored_by_children(), dask.config.set(worker_settings()):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         client = Client(cluster)
@@ -269,6 +274,21 @@ def _dask(function, tasks, workers, scheduler, limit, bounds) -> Iterator[tuple[
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def worker_settings() -> dict[str, Any]:
+    """The settings of DASK_WORKER_CONFIG as dotted keys (`dask.config.set` replaces a
+    whole section given as a nested mapping; dotted keys change only their leaves)."""
+    import yaml
+
+    def leaves(prefix: str, node) -> Iterator[tuple[str, Any]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(f"{prefix}.{key}" if prefix else key, value)
+        else:
+            yield prefix, node
+
+    return dict(leaves("", yaml.safe_load(DASK_WORKER_CONFIG.read_text(encoding="utf-8"))))
 
 
 def _quiet_worker_logs() -> None:
