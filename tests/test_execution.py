@@ -115,7 +115,7 @@ def _local_worker_state() -> dict:
 def test_the_local_dask_cluster_starts_workers_that_only_compute():
     """Its workers neither profile nor trim memory at every free, and check their event
     loop and memory once a second: Dask's defaults (every 10, 20 and 100 ms) made each
-    run 15-20% slower than on the process pool."""
+    run 15-30% slower than on the process pool."""
     ((_, state),) = list(execute(_local_worker_state, [()], backend="dask", workers=1))
     assert state["malloc_trim"] is None
     assert "profile" not in state["callbacks"]
