@@ -319,16 +319,21 @@ def test_play_at_no_pause_reaches_the_last_step_with_every_chart_drawn():
 
 
 def test_a_chart_that_fails_is_shown_in_place_and_the_run_goes_on(monkeypatch):
-    calls = []
+    calls, armed = [], []
 
     def broken(steps, spec, totals):
+        """Fails once, at the first drawing after it is armed: the page may draw the
+        chart more than once before the first step (it did in one CI run in ten), so
+        counting calls would aim at the wrong drawing."""
         calls.append(len(steps))
-        if len(calls) == 2:
+        if armed:
+            armed.clear()
             raise ValueError("cannot reshape array of size 24 into shape (7,newaxis)")
         return signers_chart(steps, spec, totals)
 
     monkeypatch.setattr(live, "signers_chart", broken)
     reactive, rc = render(NormDiplomacyModel(BASELINE))
+    armed.append(True)
     click(rc, "Step")
     failed = rc.find(v.Alert, type="error").widget.children[0]
     assert "signatories chart could not be drawn" in failed and "reshape" in failed
