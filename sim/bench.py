@@ -371,9 +371,9 @@ def time_sweeps(runs: int, workers: int, memory_runs: tuple[int, ...],
             out = tmp / f"{backend}_{turn}"
             result = _child(_SWEEP_CHILD, experiment, out, backend, workers)
             if backend == "dask":
-                pool = report["pairs"][-1]
-                pool.update(dask_s=result["seconds"],
-                            dask_over_pool=result["seconds"] / pool["process_s"])
+                pair = report["pairs"][-1]
+                pair.update(dask_s=result["seconds"],
+                            dask_over_pool=result["seconds"] / pair["process_s"])
             elif backend == "process":
                 report["pairs"].append({"process_s": result["seconds"]})
             if backend not in report["backends"]:

@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from sim.studies import backends
-from sim.studies.backends import DASK_WORKER_CONFIG
 from sim.studies.results import load_results
 from tests.test_sweep import (
     BINDINGNESS,
@@ -47,7 +46,7 @@ def _free_port() -> int:
 def _start(*arguments: str) -> subprocess.Popen:
     """A `dask` command with the project's worker settings, as experiments/README.md
     starts them."""
-    environment = {**os.environ, "DASK_CONFIG": str(DASK_WORKER_CONFIG)}
+    environment = {**os.environ, "DASK_CONFIG": str(backends.DASK_WORKER_CONFIG)}
     return subprocess.Popen([str(DASK), *arguments], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env=environment)
