@@ -468,7 +468,8 @@ class NormDiplomacyModel(mesa.Model):
         """The vote's band, its cross-pressure weighing the affinity with the sponsor
         (`ties`) term by term: NAM membership and democracy pull apart inside it. The
         sponsor of the resolution votes for its own text, as it stands by it when
-        signing: its band is below any pull."""
+        signing: its band is below any pull; a sponsor of a rival text
+        (`rival_sponsors_vote_no`) votes against it: its band is above any pull."""
         if vote.hedge == 0:
             value, low, high = vote_band(vote, contributions)
         else:
@@ -480,6 +481,9 @@ class NormDiplomacyModel(mesa.Model):
         sponsor = voters == self.world.sponsor[vote.proposal]
         if sponsor.any():
             low, high = np.where(sponsor, -np.inf, low), np.where(sponsor, -np.inf, high)
+        against = np.isin(voters, vote.opponents)
+        if against.any():
+            low, high = np.where(against, np.inf, low), np.where(against, np.inf, high)
         return value, low, high
 
     def __repr__(self) -> str:

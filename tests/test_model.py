@@ -331,6 +331,70 @@ def test_a_vote_weighs_the_affinity_term_by_term_for_cross_pressure(tiny_spec):
     assert summed[2][avalon] == pytest.approx(vote.yes_above)
 
 
+def _votes_on_code(spec, **overrides):
+    model = NormDiplomacyModel(spec, rng=1, **overrides)
+    world = model.world
+    code = world.proposal_ids.index("code")
+    vote = next(v for v in world.votes_due if v.proposal == code)
+    while model.steps < vote.step:
+        model.step()
+    return model, vote, world.votes[:, code].copy()
+
+
+def test_the_sponsor_of_a_rival_resolution_votes_against_it(tiny_spec):
+    """With `rival_sponsors_vote_no`, the sponsor of a declared rival (here Avalon, who
+    sponsors the call) votes no even when every pull clears the band; without it, it
+    votes with the rest. Russia voted yes on the US text in part of the 0.3.1 runs."""
+    yes_to_all = {"proposals.code.un_vote.yes_above": -50.0,
+                  "proposals.code.un_vote.no_below": -60.0,
+                  "proposals.code.rivals": {"call": 0.5}}
+    _, _, plain = _votes_on_code(tiny_spec, **yes_to_all)
+    assert (plain == 1).all()
+    model, vote, votes = _votes_on_code(
+        tiny_spec, **yes_to_all, **{"proposals.code.un_vote.rival_sponsors_vote_no": True})
+    avalon = model.world.index_of["AAA"]
+    np.testing.assert_array_equal(vote.opponents, [avalon])
+    assert votes[avalon] == -1
+    assert (np.delete(votes, avalon) == 1).all()
+    voters = np.arange(model.world.slices["state"].stop)
+    chances = model.vote_probabilities(vote, np.zeros((len(TERMS), len(voters))), voters)
+    np.testing.assert_array_equal(chances[avalon], [0.0, 0.0, 1.0])
+
+
+def test_a_rival_declared_on_the_other_side_also_counts(tiny_spec):
+    """Rivalry is declared once and holds both ways: `call.rivals: {code}` makes
+    Avalon an opponent in the vote on `code` too."""
+    model, vote, _ = _votes_on_code(tiny_spec, **{
+        "proposals.call.rivals": {"code": 0.5},
+        "proposals.code.un_vote.rival_sponsors_vote_no": True})
+    np.testing.assert_array_equal(vote.opponents, [model.world.index_of["AAA"]])
+
+
+def test_a_vote_weight_scales_its_term_and_weight_one_is_the_default(tiny_spec):
+    """`weights` multiplies a counted term in this vote only; naming weight 1 changes
+    no vote, and weight 0 on every counted term leaves only the noise."""
+    _, vote, plain = _votes_on_code(tiny_spec)
+    _, ones, same = _votes_on_code(tiny_spec, **{
+        "proposals.code.un_vote.weights": dict.fromkeys(TERMS, 1.0)})
+    np.testing.assert_array_equal(ones.terms, vote.terms)
+    np.testing.assert_array_equal(same, plain)
+    _, half, _ = _votes_on_code(tiny_spec, **{
+        "proposals.code.un_vote.weights": {"leader": 0.5}})
+    expected = np.ones(len(TERMS))
+    expected[TERMS.index("leader")] = 0.5
+    np.testing.assert_array_equal(half.terms, expected)
+
+
+def test_a_vote_weight_on_a_term_it_does_not_count_is_refused(tiny_spec):
+    from sim.errors import InputError
+    from sim.scenario.loading import with_overrides
+
+    with pytest.raises(InputError, match=r"un_vote.*weights only on the counted terms"
+                                         r".*not on \['peers'\]"):
+        with_overrides(tiny_spec, {"proposals.code.un_vote.terms": ["align", "leader"],
+                                   "proposals.code.un_vote.weights": {"peers": 0.5}})
+
+
 def test_the_sponsor_of_a_resolution_votes_for_it(tiny_spec):
     """Even when its own terms pull it against the text (here a band no pull reaches),
     the sponsor votes yes, as it stands by its text when signing; its chances are

@@ -309,11 +309,15 @@ class UNVote(Spec):
 
     V is the utility counted over `terms` (default: all) plus noise. A vote expresses a
     position and bloc discipline more than a bandwagon, so a scenario may leave out
-    peers and momentum, e.g. `terms: [align, cost, leader, rival]`. M is the sum of the
-    sizes of the counted contributions; the abstention band is [no_below - hedge M,
-    yes_above + hedge M], so a state pulled hard both ways (cross-pressure) abstains.
-    With `two_stage`, the sponsor and the leaders of blocs and cue groups vote first,
-    and the others' leader and cue terms read those votes (+1 yes, 0 abstain, -1 no).
+    peers and momentum, e.g. `terms: [align, cost, leader, rival]`, and `weights` scales
+    a counted term in this vote only (default 1): bloc discipline in a recorded vote
+    need not weigh what it weighs in signing a call. M, the cross-pressure, is the
+    smaller of the pulls toward yes and toward no; the abstention band is
+    [no_below - hedge M, yes_above + hedge M], so a state pulled hard both ways
+    abstains. With `two_stage`, the sponsor and the leaders of blocs and cue groups vote
+    first, and the others' leader and cue terms read those votes (+1 yes, 0 abstain,
+    -1 no). The sponsor votes for its text; with `rival_sponsors_vote_no`, the sponsor
+    of a declared rival (`rivals`, either side) votes against it.
     """
 
     at: TimePoint
@@ -322,11 +326,17 @@ class UNVote(Spec):
     hedge: NonNegative = 0.0
     two_stage: bool = False
     terms: list[Literal[TERMS]] = list(TERMS)
+    weights: dict[Literal[TERMS], NonNegative] = {}
+    rival_sponsors_vote_no: bool = False
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.no_below > self.yes_above:
             raise ValueError("no_below must not exceed yes_above")
+        uncounted = sorted(set(self.weights) - set(self.terms))
+        if uncounted:
+            raise ValueError(f"weights only on the counted terms {self.terms}, "
+                             f"not on {uncounted}")
         return self
 
 

@@ -117,9 +117,10 @@ class Vote:
     step: int
     yes_above: float
     no_below: float
-    terms: np.ndarray  # (T,) 1 for the utility terms the vote counts, else 0
+    terms: np.ndarray  # (T,) the weight of each utility term the vote counts, else 0
     hedge: float = 0.0
     two_stage: bool = False
+    opponents: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # rows voting no
 
 
 @dataclass(eq=False)
