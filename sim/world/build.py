@@ -514,29 +514,22 @@ def _set_proposals(world: World) -> None:
             counted = np.array([vote.weights.get(term, 1.0) if term in vote.terms else 0.0
                                 for term in TERMS])
             world.votes_due.append(Vote(k, max(1, spec.step_of(vote.at)), vote.yes_above,
-                                        vote.no_below, counted, vote.hedge, vote.two_stage,
-                                        _rival_sponsors(spec, world, ids[k])
-                                        if vote.rival_sponsors_vote_no else
-                                        np.zeros(0, np.int64)))
+                                        vote.no_below, counted, vote.hedge, vote.two_stage))
     world.rivalry = _content_rivalry(world.content)
+    declared = np.zeros((p, p), dtype=bool)
     for k, proposal in enumerate(spec.proposals.values()):
         for other, strength in (proposal.rivals or {}).items():
             q = ids.index(other)
             world.rivalry[k, q] = world.rivalry[q, k] = strength
+            declared[k, q] = declared[q, k] = True
+    for vote in world.votes_due:
+        if spec.proposals[ids[vote.proposal]].un_vote.rival_sponsors_vote_no:
+            # the states sponsoring a declared rival vote against it
+            rows = world.sponsor[declared[vote.proposal]]
+            rows = rows[rows >= 0]
+            vote.opponents = np.unique(rows[world.kind[rows] == 0])
     # peers are shares of the neighbours who *could* sign: fixed for the run
     world.peer_norm = np.asarray(world.network @ world.eligible.astype(float))
-
-
-def _rival_sponsors(spec, world: World, pid: str) -> np.ndarray:
-    """Rows of the states sponsoring a declared rival of `pid` (declared on either side)."""
-    rows = set()
-    for other, proposal in spec.proposals.items():
-        declared = pid in (proposal.rivals or {}) or other in (spec.proposals[pid].rivals or {})
-        if other != pid and declared and proposal.sponsor is not None:
-            row = world.index_of[proposal.sponsor]
-            if world.kind[row] == 0:
-                rows.add(row)
-    return np.array(sorted(rows), dtype=np.int64)
 
 
 def _consult_before_launch(world: World, rng: np.random.Generator) -> None:
