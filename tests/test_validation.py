@@ -85,6 +85,33 @@ def test_missing_outcome_column_and_unknown_proposal(tmp_path):
     assert code == 2 and "outcomes.votes.cod" in err and "a proposal of the scenario" in err
 
 
+def test_the_drawn_group_leaves_out_the_eu_and_the_states_included_by_rule(tmp_path):
+    """`outcomes.by_rule` names the states a split included by rule; the other non-EU
+    training states are scored as `drawn`, the estimate for the held-out states."""
+    text = TARGETS.read_text().replace("  folds: 2", "  folds: 2\n  by_rule: [BBB]")
+    (tmp_path / "t.yaml").write_text(text.replace("../", f"{DATA}/"))
+    out = tmp_path / "fit"
+    code, stdout, _ = run_cli("validate-fit", tmp_path / "t.yaml", "--reps", 2, "--out", out,
+                              "--backend", "serial")
+    assert code == 0 and "| drawn |" in stdout
+    summary = pd.read_csv(out / "summary.csv").set_index(["outcome", "group"])
+    signed = "call signed by 2020-02-03"
+    non_eu = summary.loc[(signed, "non_eu"), "states"]
+    assert summary.loc[(signed, "drawn"), "states"] == non_eu - 1
+    plain = tmp_path / "plain"  # without `by_rule`, no such group
+    run_cli("validate-fit", TARGETS, "--reps", 1, "--out", plain, "--backend", "serial")
+    assert "drawn" not in set(pd.read_csv(plain / "summary.csv")["group"])
+
+
+def test_a_state_included_by_rule_must_be_a_training_state(tmp_path):
+    text = TARGETS.read_text().replace("  folds: 2", "  folds: 2\n  by_rule: [BBB, ZZZ]")
+    (tmp_path / "t.yaml").write_text(text.replace("../", f"{DATA}/"))
+    code, _, err = run_cli("validate-fit", tmp_path / "t.yaml", "--reps", 1,
+                           "--backend", "serial")
+    assert code == 2 and "t.yaml" in err and "outcomes.by_rule[1]" in err
+    assert "an ISO3 code of a state in" in err and "ZZZ" in err
+
+
 def test_folds_are_stratified_and_cover_every_state_once():
     _, _, observed = observed_of(TARGETS)
     parts = folds(observed, 2, seed=0)

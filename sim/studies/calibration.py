@@ -448,7 +448,7 @@ def calibrate(targets_path: str | Path, *, backend: str = "process", workers: in
               "fit": fit_table(values, calibration), "seeds": final_seeds,
               "steps": pd.concat([batch["steps"] for batch in batches], ignore_index=True)}
     if observed is not None:
-        groups = groups_of(spec_for(scenario))
+        groups = groups_of(spec_for(scenario), calibration.outcomes.by_rule)
         table = forecast_table(observed, _forecast(search, {**base, **best}, observed, "fit"))
         result["per_state"] = report(f"model on the training states "
                                      f"({calibration.replications} runs)", table, groups)
@@ -543,7 +543,7 @@ def validate_fit(targets_path: str | Path, *, reps: int = 40, seed: int = 0,
     """Scores of the scenario's per-state forecasts (`reps` runs) on the training states,
     and of the forecasts of a cross-validation (its forecasts.csv) if given."""
     calibration, scenario, observed = observed_of(targets_path)
-    groups = groups_of(spec_for(scenario))
+    groups = groups_of(spec_for(scenario), calibration.outcomes.by_rule)
     forecasts = model_forecasts(scenario, {}, observed, reps, seed, backend=backend,
                                 workers=workers)
     reports = [report(f"model on the training states ({reps} runs)",
@@ -563,7 +563,7 @@ def ablation_fit(targets_path: str | Path, experiment: str | Path, *, reps: int 
     if spec.design != "points":
         raise InputError(problem(experiment, "design", "points (one set of overrides per "
                                  "point)", spec.design))
-    groups = groups_of(spec_for(scenario))
+    groups = groups_of(spec_for(scenario), calibration.outcomes.by_rule)
     frames = []
     for point in design_points(spec):
         forecasts = model_forecasts(scenario, point.overrides, observed, reps, seed,
@@ -582,7 +582,7 @@ def baseline_fit(targets_path: str | Path, *, penalty: float = 1.0,
     spec = spec_for(scenario)
     outcomes = calibration.outcomes
     table = cross_validated(observed, spec, outcomes.folds, outcomes.fold_seed, penalty)
-    groups = groups_of(spec)
+    groups = groups_of(spec, outcomes.by_rule)
     reports = [report(f"logistic regression, {outcomes.folds}-fold cross-validated", table,
                       groups)]
     if model is not None:

@@ -69,6 +69,10 @@ class OutcomesSpec(Spec):
     weight: float = Field(1.0, ge=0, description="weight of the per-state fit in the loss")
     folds: int = Field(5, ge=2, description="folds of the cross-validation")
     fold_seed: int = 0
+    by_rule: list[str] = Field(
+        [], description="non-EU states the split put in the training file by rule, not "
+        "by the random draw; the other non-EU training states are scored as the group "
+        "`drawn`, the sample that resembles the held-out states")
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,10 @@ def load_observed(outcomes: OutcomesSpec, scenario: ScenarioSpec, base_dir: Path
     first, last = scenario.metadata.start, scenario.timeline.date_of_step(
         scenario.metadata.steps + 1)
     problems, seen = [], {}
+    for k, iso3 in enumerate(outcomes.by_rule):
+        if iso3 not in roster or iso3 not in set(frame["iso3"]):
+            problems.append(problem(targets_file, f"{where}.by_rule[{k}]",
+                                    f"an ISO3 code of a state in {outcomes.file}", iso3))
     for index, iso3 in enumerate(frame["iso3"]):
         row = index + 2  # line number: the header is line 1
         if iso3 not in roster:

@@ -5,7 +5,8 @@ are held in one tidy table, one row per state and outcome: `iso3`, `outcome`,
 `observed`, and either `forecast` (P(signed by the date)) or `p_yes`, `p_abstain`,
 `p_no` (a vote). From it:
 
-- per outcome and group (all states; non-EU states): balanced accuracy at P = 0.5,
+- per outcome and group (all states; non-EU states; the non-EU states drawn at random,
+  when the targets file names those the split included by rule): balanced accuracy at P = 0.5,
   AUC, Brier score and mean log-likelihood; for votes, the accuracy of the most likely
   vote, the multi-class Brier score and how many abstainers are predicted to abstain;
 - late joiners: among states not signed by the first date of an outcome, AUC and Brier
@@ -164,10 +165,14 @@ def per_state(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def groups_of(scenario) -> dict[str, set[str]]:
-    """Scoring groups from the roster: non-EU states (the EU is where the old model fit)."""
+def groups_of(scenario, by_rule=()) -> dict[str, set[str]]:
+    """Scoring groups from the roster: non-EU states (the EU is where the old model fit)
+    and, given the states a split put in training by rule, the non-EU states it drew at
+    random (`drawn`): scored alone, they estimate the score on the held-out states, which
+    were drawn the same way."""
     frame = load_states(scenario.world.states.roster, scenario.base_dir).frame
-    return {"non_eu": set(frame.loc[frame["eu"] == 0, "iso3"])}
+    non_eu = set(frame.loc[frame["eu"] == 0, "iso3"])
+    return {"non_eu": non_eu, **({"drawn": non_eu - set(by_rule)} if by_rule else {})}
 
 
 @dataclass
