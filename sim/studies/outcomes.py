@@ -160,8 +160,9 @@ def load_observed(outcomes: OutcomesSpec, scenario: ScenarioSpec, base_dir: Path
     first, last = scenario.metadata.start, scenario.timeline.date_of_step(
         scenario.metadata.steps + 1)
     problems, seen = [], {}
+    trained = set(frame["iso3"])
     for k, iso3 in enumerate(outcomes.by_rule):
-        if iso3 not in roster or iso3 not in set(frame["iso3"]):
+        if iso3 not in trained:
             problems.append(problem(targets_file, f"{where}.by_rule[{k}]",
                                     f"an ISO3 code of a state in {outcomes.file}", iso3))
     for index, iso3 in enumerate(frame["iso3"]):
